@@ -1,0 +1,148 @@
+"""TestCase: expecttest's TestCase plus upstream's seeding, assertEqual and failure hints."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import random
+import sys
+import unittest
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
+
+import expecttest
+import numpy as np
+import torch
+
+from testing import _compare, _skips
+from testing._config import get_config
+
+SEED = 1234
+
+
+def set_rng_seed(seed: Optional[int] = None) -> None:
+    """Seed torch, random and numpy (upstream: 1234 in setUp, in run_tests and in every rank)."""
+    seed = SEED if seed is None else seed
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def repro_command(test: unittest.TestCase) -> str:
+    """``python test/.../test_x.py Class.test``, relative to the directory above ``test/``."""
+    module = sys.modules.get(type(test).__module__)
+    path = os.path.abspath(getattr(module, "__file__", None) or sys.argv[0])
+    parts = path.split(os.sep)
+    if "test" in parts:
+        path = os.sep.join(parts[parts.index("test") :])
+    else:
+        path = os.path.basename(path)
+    class_name, method = test.id().split(".")[-2:]
+    return f"python {path} {class_name}.{method}"
+
+
+def _append_hint(error: BaseException, hint: str) -> None:
+    if error.args and isinstance(error.args[0], str):
+        error.args = (error.args[0] + hint, *error.args[1:])
+    elif not error.args:
+        error.args = (hint,)
+
+
+class TestCase(expecttest.TestCase):
+    """Base of every harness test class; mirrors upstream's common_utils.TestCase where tests see it."""
+
+    _precision: float = 0
+    _rel_tol: float = 0
+    maxDiff = None
+    _diffThreshold = sys.maxsize
+
+    def __init__(self, method_name: str = "runTest", methodName: str = "runTest") -> None:
+        if methodName != "runTest":
+            method_name = methodName
+        super().__init__(method_name)
+        test_method = getattr(self, method_name, None)
+        if test_method is not None and method_name != "runTest":
+            setattr(self, method_name, self._wrap_method(test_method))
+
+    def _wrap_method(self, method: Callable) -> Callable:
+        """Turn a device-skip exit into a skip, and add upstream's repro hint to a failure."""
+        print_repro = get_config().print_repro
+
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except SystemExit as exc:
+                skip = _skips.skip_for_exit(exc.code)
+                if skip is None:
+                    raise
+                raise unittest.SkipTest(skip.message) from None
+            except unittest.SkipTest:
+                raise
+            except Exception as exc:
+                if print_repro:
+                    _append_hint(
+                        exc,
+                        "\n\nTo execute this test, run the following from the base repo dir:\n"
+                        f"    {repro_command(self)}\n\n"
+                        "This message can be suppressed by setting PYTORCH_PRINT_REPRO_ON_FAILURE=0",
+                    )
+                raise
+
+        return wrapper
+
+    @property
+    def precision(self) -> float:
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: float) -> None:
+        self._precision = value
+
+    @property
+    def rel_tol(self) -> float:
+        return self._rel_tol
+
+    @rel_tol.setter
+    def rel_tol(self, value: float) -> None:
+        self._rel_tol = value
+
+    def _should_stop_test_suite(self) -> bool:
+        return False
+
+    def setUp(self) -> None:
+        super().setUp()
+        set_rng_seed()
+
+    def assertEqual(self, x: Any, y: Any, msg: Any = None, *, atol: Optional[float] = None, rtol: Optional[float] = None, **kwargs: Any) -> None:  # noqa: N802
+        __tracebackhide__ = True
+        _compare.assert_equal(
+            x,
+            y,
+            msg,
+            atol=atol,
+            rtol=rtol,
+            rtol_override=self.rel_tol,
+            atol_override=self.precision,
+            long_message=self.longMessage,
+            **kwargs,
+        )
+
+    def assertNotEqual(self, x: Any, y: Any, msg: Any = None, *, atol: Optional[float] = None, rtol: Optional[float] = None, **kwargs: Any) -> None:  # noqa: N802
+        with self.assertRaises(AssertionError, msg=msg):
+            self.assertEqual(x, y, msg, atol=atol, rtol=rtol, **kwargs)
+
+    def assertEqualIgnoreType(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+        self.assertEqual(*args, exact_dtype=False, **kwargs)
+
+    @contextlib.contextmanager
+    def assertNotWarn(self, msg: str = "") -> Iterator[None]:  # noqa: N802
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        self.assertTrue(len(caught) == 0, msg or f"expected no warnings, got {[str(w.message) for w in caught]}")
+
+    def assertWarnsOnceRegex(self, category: type, regex: str = "") -> Any:  # noqa: N802
+        return self.assertWarnsRegex(category, regex)

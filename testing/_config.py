@@ -1,0 +1,179 @@
+"""Configuration: read once from the command line and the environment, then handed down.
+
+A test module's own command line may carry ``--device NAME`` (and ``--backend``, ``--world-size``,
+``--start-method``); they are taken out of ``sys.argv`` before unittest parses it, and written back
+to the environment (``TESTING_DEVICE`` ...) so that rank processes, pytest and the runner's
+subprocesses all see one selection. Upstream's variable names are honoured where upstream has them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping, MutableSequence
+from typing import Optional
+
+from testing import _devices
+
+# flag on a module's command line -> environment variable that carries it to other processes
+MODULE_FLAGS = {
+    "--device": "TESTING_DEVICE",
+    "--backend": "TESTING_BACKEND",
+    "--world-size": "TESTING_WORLD_SIZE",
+    "--start-method": "TESTING_START_METHOD",
+}
+START_METHODS = ("zygote", "spawn")
+DEFAULT_TIMEOUT = 300
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line and a non-zero exit, never a traceback."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    device: Optional[str] = None
+    """Selected device type, or None for upstream's behaviour (whatever is present)."""
+    backend: Optional[str] = None
+    """Collective backend forced for every distributed test (``--backend``)."""
+    world_size: Optional[int] = None
+    start_method: str = "zygote"
+    timeout: float = DEFAULT_TIMEOUT
+    timeout_source: str = "default"
+    only_for: tuple[str, ...] = ()
+    except_for: tuple[str, ...] = ()
+    for_custom: tuple[str, ...] = ()
+    backend_overrides: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    print_repro: bool = True
+
+    @property
+    def emulating(self) -> bool:
+        """``--device cpu``: accelerator-only tests run on CPU ranks over gloo."""
+        return self.device == "cpu"
+
+    def backend_for(self, device: str) -> str:
+        if self.backend and (self.device is None or self.device == device):
+            return self.backend
+        return _devices.backend_for(device, dict(self.backend_overrides))
+
+
+def _split_list(value: Optional[str]) -> tuple[str, ...]:
+    return tuple(x for x in (value or "").split(",") if x)
+
+
+def pop_module_flags(argv: MutableSequence[str]) -> dict[str, str]:
+    """Remove the harness's own flags from ``argv`` in place; return {ENV_NAME: value}."""
+    found: dict[str, str] = {}
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in MODULE_FLAGS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise UsageError(f"{name} needs a value")
+                value = argv[i + 1]
+                del argv[i : i + 2]
+            else:
+                del argv[i]
+            found[MODULE_FLAGS[name]] = value
+            continue
+        i += 1
+    return found
+
+
+def from_environment(env: Mapping[str, str]) -> Config:
+    """Build a Config from environment variables (after module flags were folded in)."""
+    device = env.get("TESTING_DEVICE") or None
+    world_size = env.get("TESTING_WORLD_SIZE") or None
+    if world_size is not None:
+        if not world_size.isdigit() or int(world_size) < 1:
+            raise UsageError(f"world size must be a positive integer, got {world_size!r}")
+        world_size = int(world_size)
+    start_method = env.get("TESTING_START_METHOD") or "zygote"
+    if start_method not in START_METHODS:
+        raise UsageError(f"unknown start method {start_method!r}; choose one of {', '.join(START_METHODS)}")
+    raw_timeout = env.get("DISTRIBUTED_TESTS_DEFAULT_TIMEOUT")
+    timeout, source = float(DEFAULT_TIMEOUT), "default"
+    if raw_timeout:
+        try:
+            timeout = float(raw_timeout)
+        except ValueError:
+            raise UsageError(f"DISTRIBUTED_TESTS_DEFAULT_TIMEOUT must be a number, got {raw_timeout!r}") from None
+        if timeout <= 0:
+            raise UsageError(f"DISTRIBUTED_TESTS_DEFAULT_TIMEOUT must be positive, got {raw_timeout!r}")
+        source = env.get("TESTING_TIMEOUT_SOURCE") or "DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"
+    try:
+        overrides = _devices.parse_backend_overrides(env.get("TESTING_DEVICE_BACKENDS", ""))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Config(
+        device=device,
+        backend=env.get("TESTING_BACKEND") or None,
+        world_size=world_size,
+        start_method=start_method,
+        timeout=timeout,
+        timeout_source=source,
+        only_for=_split_list(env.get("PYTORCH_TESTING_DEVICE_ONLY_FOR")),
+        except_for=_split_list(env.get("PYTORCH_TESTING_DEVICE_EXCEPT_FOR")),
+        for_custom=_split_list(env.get("PYTORCH_TESTING_DEVICE_FOR_CUSTOM")),
+        backend_overrides=overrides,
+        print_repro=env.get("PYTORCH_PRINT_REPRO_ON_FAILURE", "1") != "0",
+    )
+
+
+def validate_device(config: Config) -> None:
+    """A selected device must be known and present: never a silent fallback."""
+    if config.device is None:
+        return
+    row = _devices.lookup(config.device)
+    if row is None:
+        raise UsageError(f"unknown device {config.device!r} ({_devices.describe()})")
+    if not row.present():
+        raise UsageError(f"device {config.device!r} is not present on this machine ({_devices.describe()})")
+
+
+def _running_under_pytest(argv: list[str]) -> bool:
+    if not argv:
+        return False
+    program = argv[0]
+    return os.path.basename(program).startswith(("pytest", "py.test")) or program.endswith(
+        os.path.join("pytest", "__main__.py")
+    )
+
+
+_config: Optional[Config] = None
+
+
+def get_config() -> Config:
+    """The process's configuration, parsed on first use.
+
+    The first call strips the harness flags from ``sys.argv`` (unless pytest owns it), exports them
+    to the environment, and validates the device selection. Bad input exits with one line when the
+    process is a test script; under pytest it raises UsageError, which pytest reports.
+    """
+    global _config
+    if _config is not None:
+        return _config
+    try:
+        if not _running_under_pytest(sys.argv):
+            for env_name, value in pop_module_flags(sys.argv).items():
+                os.environ[env_name] = value
+        config = from_environment(os.environ)
+        validate_device(config)
+    except UsageError as exc:
+        if _running_under_pytest(sys.argv):
+            raise
+        print(f"testing: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    _config = config
+    return config
+
+
+def reset_config(config: Optional[Config] = None) -> None:
+    """Replace the cached configuration (tests of the harness; the runner after parsing flags)."""
+    global _config
+    _config = config

@@ -1,0 +1,36 @@
+"""``--device cpu``: what rank processes change so accelerator-only tests run on CPU ranks.
+
+Only what the test module cannot be asked to change: FSDP (v1) refuses to run without an
+accelerator unless it is given a CPU ``device_id``, so FSDP built without one gets the CPU.
+Everything else (the CPU device class, gloo, skip_if_lt_x_gpu counting ranks) follows from the
+device selection elsewhere. Applied in rank processes only, never in the test process.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import torch
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    from torch.distributed.fsdp import FullyShardedDataParallel
+
+    original = FullyShardedDataParallel.__init__
+    # device_id's place among the positional parameters after (self, module)
+    position = list(inspect.signature(original).parameters).index("device_id") - 2
+
+    @functools.wraps(original)
+    def init_on_cpu(self, module, *args, **kwargs):
+        if kwargs.get("device_id") is None and len(args) <= position:
+            kwargs["device_id"] = torch.device("cpu")
+        original(self, module, *args, **kwargs)
+
+    FullyShardedDataParallel.__init__ = init_on_cpu

@@ -1,0 +1,127 @@
+"""Skips that cross the process boundary: upstream's TEST_SKIPS exit codes and the decorators using them.
+
+A rank that must skip calls ``sys.exit(code)``; the code maps back to a message through
+``TEST_SKIPS``. Messages and codes are upstream's verbatim (they say "CUDA" on every device).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import unittest
+from collections.abc import Callable
+from typing import NamedTuple, Optional
+
+from testing import _devices
+from testing._config import get_config
+
+
+class TestSkip(NamedTuple):
+    exit_code: int
+    message: str
+
+
+TEST_SKIPS: dict[str, TestSkip] = {
+    "backend_unavailable": TestSkip(72, "Skipped because distributed backend is not available."),
+    "small_worldsize": TestSkip(73, "Skipped due to small world size."),
+    "odd_worldsize": TestSkip(87, "Skipped due to odd world size."),
+    "no_cuda": TestSkip(74, "CUDA is not available."),
+    "multi-gpu-1": TestSkip(75, "Need at least 1 CUDA device"),
+    "multi-gpu-2": TestSkip(77, "Need at least 2 CUDA devices"),
+    "multi-gpu-3": TestSkip(80, "Need at least 3 CUDA devices"),
+    "multi-gpu-4": TestSkip(81, "Need at least 4 CUDA devices"),
+    "multi-gpu-5": TestSkip(82, "Need at least 5 CUDA devices"),
+    "multi-gpu-6": TestSkip(83, "Need at least 6 CUDA devices"),
+    "multi-gpu-7": TestSkip(84, "Need at least 7 CUDA devices"),
+    "multi-gpu-8": TestSkip(85, "Need at least 8 CUDA devices"),
+    "nccl": TestSkip(76, "c10d not compiled with NCCL support"),
+    "skipIfRocm": TestSkip(78, "Test skipped for ROCm"),
+    "no_peer_access": TestSkip(79, "Test skipped because no GPU peer access"),
+    "generic": TestSkip(86, "Test skipped at subprocess level, look at subprocess log for skip reason"),
+    "importerror": TestSkip(88, "Test skipped due to missing import"),
+    "no_accelerator": TestSkip(89, "accelerator is not available."),
+}
+
+SKIP_BY_EXIT_CODE: dict[int, TestSkip] = {skip.exit_code: skip for skip in TEST_SKIPS.values()}
+
+# Skips caused by missing hardware, reported apart from other skips by the runner.
+DEVICE_SKIP_CODES = frozenset(
+    [TEST_SKIPS[k].exit_code for k in TEST_SKIPS if k.startswith("multi-gpu")]
+    + [TEST_SKIPS[k].exit_code for k in ("no_cuda", "no_accelerator", "nccl", "no_peer_access")]
+)
+
+
+def is_device_skip(reason: str) -> bool:
+    return any(SKIP_BY_EXIT_CODE[code].message == reason for code in DEVICE_SKIP_CODES)
+
+
+def skip_for_exit(code: object) -> Optional[TestSkip]:
+    return SKIP_BY_EXIT_CODE.get(code) if isinstance(code, int) else None
+
+
+def _accelerator_count() -> int:
+    """Devices a multi-device test may use, as upstream counts them (cuda, hpu, xpu)."""
+    table = _devices.device_table()
+    return max(table[name].count() for name in ("cuda", "hpu", "xpu"))
+
+
+def device_count_for(test_self: object) -> Optional[int]:
+    """How many devices skip_if_lt_x_gpu sees for this test, under the current device selection.
+
+    ``--device cpu`` counts the test's rank processes; ``--device NAME`` counts NAME's devices;
+    without a selection it is upstream's count (None meaning "no accelerator at all").
+    """
+    config = get_config()
+    if config.emulating:
+        return int(getattr(test_self, "world_size", None) or config.world_size or 0)
+    if config.device is not None:
+        return _devices.lookup(config.device).count()
+    count = _accelerator_count()
+    return count if count > 0 else None
+
+
+def _exit_with(skip: TestSkip, args: tuple) -> None:
+    if args and hasattr(args[0], "_handle_test_skip"):
+        args[0]._handle_test_skip(skip.message)
+        return
+    sys.exit(skip.exit_code)
+
+
+def skip_if_lt_x_gpu(x: int, *, allow_cpu: bool = False) -> Callable:
+    """Skip (from inside the running rank) unless at least ``x`` devices are usable."""
+
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            count = device_count_for(args[0] if args else None)
+            if (count is not None and count >= x) or (count is None and allow_cpu):
+                return func(*args, **kwargs)
+            _exit_with(TEST_SKIPS[f"multi-gpu-{x}"], args)
+
+        return wrapper
+
+    return decorator
+
+
+def skip_if_no_gpu(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        count = device_count_for(args[0] if args else None)
+        if not count:
+            _exit_with(TEST_SKIPS["no_cuda"], args)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def requires_world_size(n: int) -> Callable:
+    """Parent-side skip unless ``n`` devices are usable (ranks, under ``--device cpu``)."""
+
+    def decorator(func: Callable) -> Callable:
+        func._required_world_size = n
+        count = device_count_for(None) or 0
+        if get_config().emulating:
+            count = n if (get_config().world_size or n) >= n else count
+        return unittest.skipUnless(count >= n, f"requires {n} GPUs, found {count}")(func)
+
+    return decorator

@@ -1,0 +1,14 @@
+"""Upstream path: torch.testing._internal.common_device_type."""
+
+from testing._instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
+
+CPUTestBase = device_base("cpu")
+CUDATestBase = device_base("cuda")
+XPUTestBase = device_base("xpu")
+HPUTestBase = device_base("hpu")
+MPSTestBase = device_base("mps")
+
+__all__ = [
+    "instantiate_device_type_tests", "DeviceTypeTestBase", "CPUTestBase", "CUDATestBase",
+    "XPUTestBase", "HPUTestBase", "MPSTestBase",
+]

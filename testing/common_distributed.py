@@ -1,0 +1,23 @@
+"""Upstream path: torch.testing._internal.common_distributed."""
+
+from testing import _devices
+from testing._config import get_config
+from testing._dtensor import run_subtests
+from testing._multiprocess import (
+    DEFAULT_WORLD_SIZE,
+    TIMEOUT_OVERRIDE,
+    MultiProcessTestCase,
+    get_timeout,
+)
+from testing._skips import TEST_SKIPS, TestSkip, requires_world_size, skip_if_lt_x_gpu, skip_if_no_gpu
+
+TIMEOUT_DEFAULT = int(get_config().timeout)
+ACCELERATOR_DIST_BACKENDS = ["nccl", "xccl", "hccl"]
+DDP_RANK_DEVICES = ["cuda", "xpu"]
+HAS_ACCELERATOR = any(_devices.lookup(name).present() for name in ("cuda", "hpu", "xpu"))
+
+__all__ = [
+    "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",
+    "requires_world_size", "TIMEOUT_DEFAULT", "TIMEOUT_OVERRIDE", "get_timeout", "DEFAULT_WORLD_SIZE",
+    "run_subtests", "ACCELERATOR_DIST_BACKENDS", "DDP_RANK_DEVICES", "HAS_ACCELERATOR",
+]

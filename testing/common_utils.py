@@ -1,0 +1,32 @@
+"""Upstream path: torch.testing._internal.common_utils."""
+
+import sys as _sys
+
+import torch as _torch
+
+from testing import _devices
+from testing._case import SEED, TestCase, set_rng_seed
+from testing._instantiate import instantiate_parametrized_tests
+from testing._main import run_tests
+from testing._naming import compose_parametrize_fns, dtype_name, parametrize, subtest
+
+IS_LINUX = _sys.platform.startswith("linux")
+IS_WINDOWS = _sys.platform == "win32"
+IS_MACOS = _sys.platform == "darwin"
+IS_SANDCASTLE = False
+IS_FBCODE = False
+TEST_WITH_ROCM = False
+TEST_WITH_TSAN = False
+TEST_CUDA = _devices.lookup("cuda").present()
+TEST_XPU = _devices.lookup("xpu").present()
+TEST_HPU = _devices.lookup("hpu").present()
+TEST_MPS = _devices.lookup("mps").present()
+TEST_MULTIGPU = TEST_CUDA and _torch.cuda.device_count() >= 2
+TEST_PRIVATEUSE1_DEVICE_TYPE = _torch._C._get_privateuse1_backend_name()
+NATIVE_DEVICES = ("cpu", "cuda", "xpu", "meta", "mps", "mtia", TEST_PRIVATEUSE1_DEVICE_TYPE)
+
+__all__ = [
+    "SEED", "TestCase", "run_tests", "parametrize", "subtest", "instantiate_parametrized_tests",
+    "set_rng_seed", "compose_parametrize_fns", "dtype_name", "TEST_CUDA", "TEST_XPU", "TEST_HPU",
+    "TEST_MPS", "IS_LINUX", "NATIVE_DEVICES",
+]

@@ -1,0 +1,22 @@
+"""Upstream path: torch.testing._internal.distributed._tensor.common_dtensor."""
+
+from testing._dtensor import (
+    DEVICE_TYPE,
+    NUM_DEVICES,
+    PG_BACKEND,
+    DTensorTestBase,
+    DTensorTestMixin,
+    MLPModule,
+    MLPStacked,
+    run_subtests,
+    skip_unless_torch_gpu,
+    with_comms,
+)
+from testing._multiprocess import MultiProcessTestCase
+from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
+
+__all__ = [
+    "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
+    "DEVICE_TYPE", "NUM_DEVICES", "PG_BACKEND", "MLPModule", "MLPStacked", "run_subtests",
+    "TEST_SKIPS", "MultiProcessTestCase",
+]

@@ -1,0 +1,141 @@
+"""Outcomes as plain data: one result object records them, every reporter reads them.
+
+`TestReport` is what crosses the process boundary (JSON lines from a worker to the runner);
+`ReportingResult` is the unittest result that produces them and hands each one to listeners.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+import traceback
+import unittest
+from collections.abc import Callable
+from typing import Any, Optional
+
+from testing import _skips
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
+
+
+@dataclasses.dataclass
+class TestReport:
+    id: str
+    """``Class.test`` (a subtest adds `` [params]``); for a file that could not load, ``<file>``."""
+    outcome: str
+    duration: float = 0.0
+    message: str = ""
+    """First line of the failure, or the skip reason."""
+    details: str = ""
+    """Full failure text (every rank's traceback for a distributed test)."""
+    file: str = ""
+    device_skip: bool = False
+    """Skipped for lack of devices (TEST_SKIPS multi-gpu-N, no accelerator)."""
+    subtest_of: Optional[str] = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> "TestReport":
+        return cls(**json.loads(line))
+
+    @property
+    def is_failure(self) -> bool:
+        return self.outcome in ("failed", "error", "xpass")
+
+
+def short_id(test: unittest.TestCase) -> str:
+    return ".".join(test.id().split(".")[-2:])
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def first_line(text: str) -> str:
+    """The line that says what went wrong: the last ``SomeError: ...`` line of a traceback."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line.strip()[:300]
+    return (lines[-1] if lines else "").strip()[:300]
+
+
+class ReportingResult(unittest.TestResult):
+    """A unittest result that turns each outcome into a TestReport for its listeners."""
+
+    def __init__(self, listeners: list[Callable[[TestReport], Any]], file: str = "") -> None:
+        super().__init__()
+        self.listeners = listeners
+        self.file = file
+        self.reports: list[TestReport] = []
+        self._started: dict[str, float] = {}
+        self._failed_subtests: set[str] = set()
+
+    def _emit(self, test: Any, outcome: str, message: str = "", details: str = "", **extra: Any) -> None:
+        test_id = short_id(test) if isinstance(test, unittest.TestCase) else str(test)
+        started = self._started.get(test_id)
+        report = TestReport(
+            id=test_id,
+            outcome=outcome,
+            duration=round(time.monotonic() - started, 3) if started else 0.0,
+            message=message,
+            details=details,
+            file=self.file,
+            **extra,
+        )
+        self.reports.append(report)
+        for listener in self.listeners:
+            listener(report)
+
+    def _text(self, err: Any, test: Any) -> str:
+        return "".join(traceback.format_exception(*err)) if isinstance(err, tuple) else str(err)
+
+    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        super().startTest(test)
+        self._started[short_id(test)] = time.monotonic()
+
+    def addSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802
+        super().addSuccess(test)
+        if short_id(test) not in self._failed_subtests:
+            self._emit(test, "passed")
+
+    def addFailure(self, test: unittest.TestCase, err: Any) -> None:  # noqa: N802
+        super().addFailure(test, err)
+        details = self._text(err, test)
+        self._emit(test, "failed", first_line(details), details)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        super().addError(test, err)
+        details = self._text(err, test)
+        self._emit(test, "error", first_line(details), details)
+
+    def addSkip(self, test: unittest.TestCase, reason: str) -> None:  # noqa: N802
+        super().addSkip(test, reason)
+        self._emit(test, "skipped", reason, device_skip=_skips.is_device_skip(reason))
+
+    def addExpectedFailure(self, test: unittest.TestCase, err: Any) -> None:  # noqa: N802
+        super().addExpectedFailure(test, err)
+        self._emit(test, "xfail", first_line(self._text(err, test)))
+
+    def addUnexpectedSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802
+        super().addUnexpectedSuccess(test)
+        self._emit(test, "xpass", "unexpected success")
+
+    def addSubTest(self, test: unittest.TestCase, subtest: Any, err: Any) -> None:  # noqa: N802
+        super().addSubTest(test, subtest, err)
+        parent = short_id(test)
+        sub_id = f"{parent} {subtest._subDescription()}"
+        if err is None:
+            outcome, message, details = "passed", "", ""
+        else:
+            details = self._text(err, test)
+            failed = issubclass(err[0], test.failureException)
+            outcome, message = ("failed" if failed else "error"), first_line(details)
+            self._failed_subtests.add(parent)
+        report = TestReport(sub_id, outcome, message=message, details=details, file=self.file, subtest_of=parent)
+        self.reports.append(report)
+        for listener in self.listeners:
+            listener(report)

@@ -1,0 +1,51 @@
+"""Shared by the harness's own tests: run files through a harness and read their outcomes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+UPSTREAM_PREFIX = "torch.testing._internal."
+
+
+def port_file(source: Path, dest: Path) -> Path:
+    """The mechanical port: upstream import paths -> testing."""
+    dest.write_text(source.read_text().replace(UPSTREAM_PREFIX, "testing."))
+    return dest
+
+
+def clean_env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTING_", "PYTORCH_TESTING_"))}
+    env.pop("DISTRIBUTED_TESTS_DEFAULT_TIMEOUT", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def outcomes(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, tuple[str, str]]:
+    """{test id: (outcome, message)} for a file, via the worker (works for either harness)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "testing._worker", str(path), *args],
+        capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
+    )
+    result = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            report = json.loads(line)
+            result[report["id"]] = (report["outcome"], report["message"])
+    if not result:
+        raise AssertionError(f"no reports from {path}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return result
+
+
+def run_module(path: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+    """``python FILE ARGS`` as a user runs a test module."""
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
+    )

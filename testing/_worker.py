@@ -90,6 +90,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         for test in tests:
             emit(TestReport(".".join(test.id().split(".")[-2:]), "listed", file=display))
         return 0
+    emit(TestReport("<collected>", "collected", message=str(len(tests)), file=display))
     if "testing._multiprocess" in sys.modules:
         from testing import _engine, _main
 

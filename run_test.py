@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Run the test suite: ``python run_test.py --device xpu`` (see README.md, "The runner")."""
+
+import sys
+
+from testing._runner.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

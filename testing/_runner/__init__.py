@@ -1,0 +1,1 @@
+"""The runner behind ``run_test.py``: discovery, one subprocess per file, reporters, cache."""

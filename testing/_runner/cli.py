@@ -1,0 +1,146 @@
+"""``python run_test.py [paths] [--device NAME] ...``: the command line downstream CI calls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from testing import _config
+
+from . import cache, discovery, junit
+from .execute import FileRun, run_file
+from .terminal import TerminalReporter, summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_test.py", description="Run test files, each in its own process, on one device type.")
+    p.add_argument("paths", nargs="*", help="test files or directories (default: test/)")
+    p.add_argument("--device", help="device type: cpu (CPU ranks, emulating accelerators), cuda, xpu, hpu, or a PrivateUse1 name")
+    p.add_argument("--backend", help="collective backend to use instead of the device table's")
+    p.add_argument("--world-size", type=int, help="rank count for tests that do not fix their own")
+    p.add_argument("-i", "--include", nargs="+", default=[], metavar="TEST", help="only these files (path, module prefix or glob)")
+    p.add_argument("-x", "--exclude", nargs="+", default=[], metavar="TEST", help="skip these files (path, module prefix or glob)")
+    p.add_argument("-k", dest="patterns", action="append", default=[], metavar="PATTERN", help="unittest -k: substring or glob over test ids")
+    p.add_argument("--list", action="store_true", help="print the test ids that would run, per file, and exit")
+    p.add_argument("--fail-on-empty", action="store_true", help="fail when a file instantiates no test or every test lacks devices")
+    p.add_argument("--xml", metavar="DIR", help="write JUnit XML, one file per test file")
+    p.add_argument("--timeout", type=float, help="per-test timeout in seconds (overrides DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
+    p.add_argument("--file-timeout", type=float, default=3600.0, help="wall limit per file in seconds (default 3600)")
+    p.add_argument("--continue-through-error", "--keep-going", action="store_true", help="run every file even after one fails")
+    p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
+    p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
+    p.add_argument("--start-method", choices=_config.START_METHODS, help="how rank processes start (default zygote)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each file's own output")
+    return p
+
+
+def child_env(args: argparse.Namespace) -> dict:
+    env = dict(os.environ)
+    for flag, name in (("device", "TESTING_DEVICE"), ("backend", "TESTING_BACKEND"), ("world_size", "TESTING_WORLD_SIZE"), ("start_method", "TESTING_START_METHOD")):
+        value = getattr(args, flag)
+        if value is not None:
+            env[name] = str(value)
+    if args.timeout is not None:
+        env["DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"] = str(args.timeout)
+        env["TESTING_TIMEOUT_SOURCE"] = "--timeout"
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def fail(message: str) -> int:
+    print(f"run_test.py: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _empty_reason(run: FileRun) -> Optional[str]:
+    tests = run.tests
+    if run.collected == 0 and not tests:
+        return "instantiated no test (no permitted device present; try --device cpu)"
+    if tests and all(r.outcome == "skipped" and r.device_skip for r in tests):
+        return "every test skipped for lack of devices"
+    return None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.world_size is not None and args.world_size < 1:
+        return fail(f"--world-size must be positive, got {args.world_size}")
+    if args.timeout is not None and args.timeout <= 0:
+        return fail(f"--timeout must be positive, got {args.timeout:g}")
+    env = child_env(args)
+    try:
+        _config.validate_device(_config.from_environment(env))
+        files = discovery.discover(args.paths, Path("test"))
+        files = discovery.apply_filters(files, Path("test"), args.include, args.exclude)
+        if args.shard:
+            files = discovery.shard(files, args.shard[0], args.shard[1], cache.durations())
+    except (_config.UsageError, discovery.DiscoveryError) as exc:
+        return fail(str(exc))
+    rerun: dict[str, list[str]] = {}
+    if args.rerun_failed:
+        rerun = cache.last_failed()
+        files = [f for f in files if os.path.relpath(f) in rerun]
+        if not files:
+            return fail("--rerun-failed: nothing failed in the last run")
+    if not files:
+        return fail("no test file selected")
+
+    reporter = TerminalReporter(verbose=args.verbose)
+    runs: list[FileRun] = []
+    empty: list[tuple[str, str]] = []
+    started = time.monotonic()
+    stopped_early = False
+    try:
+        for index, file in enumerate(files, 1):
+            names = rerun.get(os.path.relpath(file), [])
+            if not args.list:
+                reporter.start_file(os.path.relpath(file), index, len(files))
+            run = run_file(file, env, args.patterns, names, args.file_timeout, reporter.report, list_only=args.list)
+            if args.rerun_failed:
+                for report in run.reports:
+                    if report.outcome == "passed":
+                        report.outcome, report.message = "flaky", "failed last run, passed on rerun"
+            runs.append(run)
+            if args.list:
+                continue
+            reporter.file_log(run)
+            why = _empty_reason(run)
+            if why and not args.patterns:
+                empty.append((run.file, why))
+            if any(r.is_failure for r in run.reports) and not args.continue_through_error and index < len(files):
+                reporter.write(f"stopping after the first failing file ({run.file}); pass --continue-through-error to run the rest")
+                stopped_early = True
+                break
+    except KeyboardInterrupt:
+        reporter.write("interrupted")
+        return 130
+    if args.list:
+        return 0
+
+    wall = time.monotonic() - started
+    totals = summary(reporter, runs, empty, wall)
+    if args.xml:
+        for run in runs:
+            junit.write(Path(args.xml), run.file, run.tests, run.wall)
+    cache.save_durations({os.path.relpath(f): r.wall for f, r in zip(files, runs)})
+    failed = {run.file: [r.id for r in run.tests if r.is_failure and not r.id.startswith("<")] for run in runs}
+    cache.save_last_failed({k: v for k, v in failed.items() if v})
+
+    ran = sum(totals.values()) - totals["device_skips"] - totals["flaky"]
+    if args.patterns and ran == 0:
+        print(f"run_test.py: error: no test matches -k {' -k '.join(args.patterns)}", file=sys.stderr)
+        return 1
+    if totals["failed"] or totals["errors"]:
+        return 1
+    if args.fail_on_empty and empty:
+        print(f"run_test.py: error: {len(empty)} file(s) ran no test: {', '.join(f for f, _ in empty)}", file=sys.stderr)
+        return 1
+    if ran == 0:
+        print("run_test.py: error: no test ran", file=sys.stderr)
+        return 1
+    return 0 if not stopped_early else 1

@@ -1,0 +1,62 @@
+"""JUnit XML from TestReports: one file per test file, one <testcase> per test id or subtest.
+
+Mapping: passed -> bare testcase; failed -> <failure>; error -> <error>; skipped -> <skipped>;
+expected failure -> <skipped type="xfail">; unexpected success -> <failure type="xpass">;
+a file that could not be imported -> one testcase named after the file with an <error>.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from testing._result import TestReport
+
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _clean(text: str) -> str:
+    return _BAD_XML.sub("?", text)
+
+
+def write(directory: Path, file: str, reports: list[TestReport], wall: float, extra: dict | None = None) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    module = file[:-3] if file.endswith(".py") else file
+    suite = ET.Element("testsuite", name=module)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for report in reports:
+        if report.outcome in ("listed", "collected"):
+            continue
+        counts["tests"] += 1
+        class_name, _, name = report.id.partition(".")
+        if not name:
+            class_name, name = module.replace("/", "."), report.id
+        case = ET.SubElement(
+            suite, "testcase", classname=f"{module.replace('/', '.')}.{class_name}", name=name, time=f"{report.duration:.3f}"
+        )
+        if report.outcome in ("failed", "xpass"):
+            counts["failures"] += 1
+            child = ET.SubElement(case, "failure", message=_clean(report.message), type="xpass" if report.outcome == "xpass" else "failure")
+            child.text = _clean(report.details)
+        elif report.outcome == "error":
+            counts["errors"] += 1
+            child = ET.SubElement(case, "error", message=_clean(report.message), type="error")
+            child.text = _clean(report.details)
+        elif report.outcome in ("skipped", "xfail"):
+            counts["skipped"] += 1
+            kind = "xfail" if report.outcome == "xfail" else ("device" if report.device_skip else "skip")
+            ET.SubElement(case, "skipped", message=_clean(report.message), type=kind)
+        for key, value in (extra or {}).get(report.id, {}).items():
+            props = case.find("properties") or ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name=key, value=str(value))
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{wall:.3f}")
+    root = ET.Element("testsuites")
+    root.append(suite)
+    for key, value in counts.items():
+        root.set(key, str(value))
+    path = directory / (re.sub(r"[^\w.-]", "_", module) + ".xml")
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path

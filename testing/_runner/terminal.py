@@ -1,0 +1,102 @@
+"""What the runner prints: a line per finished test, then the summary and the closing line."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from testing._result import TestReport
+
+from .execute import FileRun
+
+LABELS = {
+    "passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED",
+    "xfail": "XFAIL", "xpass": "XPASS", "flaky": "FLAKY",
+}
+
+
+class TerminalReporter:
+    def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
+        self.stream = stream
+        self.verbose = verbose
+        self.done = 0
+        self.file_done = 0
+        self.file_total: int | None = None
+
+    def write(self, text: str = "") -> None:
+        print(text, file=self.stream, flush=True)
+
+    def start_file(self, file: str, index: int, count: int) -> None:
+        self.file_done, self.file_total = 0, None
+        self.write(f"=== {file} [{index}/{count}]")
+
+    def report(self, report: TestReport) -> None:
+        if report.outcome == "collected":
+            self.file_total = int(report.message)
+            return
+        if report.outcome == "listed":
+            self.write(f"{report.file}::{report.id}")
+            return
+        self.done += 1
+        self.file_done += 1
+        total = f"/{self.file_total}" if self.file_total is not None else ""
+        label = "SKIPPED(device)" if report.device_skip else LABELS.get(report.outcome, report.outcome.upper())
+        tail = f"  {report.message}" if report.outcome != "passed" and report.message else ""
+        self.write(f"{label:<8} {report.id} ({report.duration:.2f}s) [{report.file} {self.file_done}{total}, {self.done} done]{tail}")
+
+    def file_log(self, run: FileRun) -> None:
+        if self.verbose or (run.returncode not in (0, 1) and run.log):
+            self.write(f"--- output of {run.file} (last 60 lines)")
+            self.write("\n".join(run.log.rstrip().splitlines()[-60:]))
+
+
+def count(reports: list[TestReport]) -> dict[str, int]:
+    tally = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "device_skips": 0, "flaky": 0}
+    for r in reports:
+        if r.outcome in ("passed", "xfail"):
+            tally["passed"] += 1
+        elif r.outcome == "flaky":
+            tally["passed"] += 1
+            tally["flaky"] += 1
+        elif r.outcome in ("failed", "xpass"):
+            tally["failed"] += 1
+        elif r.outcome == "error":
+            tally["errors"] += 1
+        elif r.outcome == "skipped":
+            tally["skipped"] += 1
+            tally["device_skips"] += int(r.device_skip)
+    return tally
+
+
+def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[tuple[str, str]], wall: float) -> dict[str, int]:
+    w = reporter.write
+    all_tests = [r for run in runs for r in run.tests]
+    w("")
+    w("=" * 30 + " summary " + "=" * 30)
+    w(f"{'file':<60} {'passed':>6} {'failed':>6} {'skipped':>7} {'errors':>6} {'time':>8}")
+    for run in runs:
+        t = count(run.tests)
+        w(f"{run.file:<60} {t['passed']:>6} {t['failed']:>6} {t['skipped']:>7} {t['errors']:>6} {run.wall:>7.1f}s")
+    slowest = sorted((r for r in all_tests if r.duration), key=lambda r: -r.duration)[:5]
+    if slowest:
+        w("slowest tests:")
+        for r in slowest:
+            w(f"  {r.duration:7.2f}s  {r.file}::{r.id}")
+    totals = count(all_tests)
+    if totals["device_skips"]:
+        w(f"skipped for lack of devices: {totals['device_skips']} (other skips: {totals['skipped'] - totals['device_skips']})")
+    for file, why in empty_files:
+        w(f"EMPTY: {file}: {why}")
+    flaky = [r for r in all_tests if r.outcome == "flaky"]
+    if flaky:
+        w("flaky (failed, then passed on rerun):")
+        for r in flaky:
+            w(f"  {r.file}::{r.id}")
+    failures = [r for r in all_tests if r.is_failure]
+    if failures:
+        w("failures:")
+        for r in failures:
+            w(f"  {LABELS.get(r.outcome, r.outcome)} {r.file}::{r.id} - {r.message}")
+    w(f"wall time {wall:.1f}s")
+    w(f"{totals['passed']} passed, {totals['failed'] + totals['errors']} failed, {totals['skipped']} skipped")
+    return totals

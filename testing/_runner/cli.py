@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from testing import _config
+from testing._result import TestReport
 
 from . import cache, discovery, junit
 from .execute import FileRun, run_file
@@ -95,16 +96,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     empty: list[tuple[str, str]] = []
     started = time.monotonic()
     stopped_early = False
+
+    def on_report(report: TestReport) -> None:
+        if args.rerun_failed and report.outcome == "passed":
+            report.outcome, report.message = "flaky", "failed last run, passed on rerun"
+        reporter.report(report)
+
     try:
         for index, file in enumerate(files, 1):
             names = rerun.get(os.path.relpath(file), [])
             if not args.list:
                 reporter.start_file(os.path.relpath(file), index, len(files))
-            run = run_file(file, env, args.patterns, names, args.file_timeout, reporter.report, list_only=args.list)
-            if args.rerun_failed:
-                for report in run.reports:
-                    if report.outcome == "passed":
-                        report.outcome, report.message = "flaky", "failed last run, passed on rerun"
+            run = run_file(file, env, args.patterns, names, args.file_timeout, on_report, list_only=args.list)
             runs.append(run)
             if args.list:
                 continue

@@ -60,8 +60,8 @@ def run_file(
         report_path = Path(tmp) / "reports.jsonl"
         log_path = Path(tmp) / "output.log"
         report_path.touch()
-        command = [sys.executable, "-m", "testing._worker", str(file), "--report", str(report_path)]
-        command += [f"-k{p}" for p in patterns] + (["--list"] if list_only else []) + names
+        command = [sys.executable, "-m", "testing._worker", str(file), *names, "--report", str(report_path)]
+        command += [f"-k{p}" for p in patterns] + (["--list"] if list_only else [])
         started = time.monotonic()
         with open(log_path, "w") as log, open(report_path) as reports:
             proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)

@@ -1,0 +1,130 @@
+"""run_test.py: each flag and each error, on the small suite in fixtures/suite."""
+
+import subprocess
+import sys
+
+import junitparser
+import pytest
+
+from helpers import FIXTURES, ROOT, clean_env
+
+SUITE = FIXTURES / "suite"
+
+
+def runner(tmp_path, *args, timeout=300):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_test.py"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=clean_env(),
+    )
+
+
+def closing_line(out):
+    return [line for line in out.splitlines() if line.endswith("skipped") and " passed, " in line][-1]
+
+
+def test_full_run_counts_xml_and_closing_line(tmp_path):
+    proc = runner(tmp_path, str(SUITE), "--device", "cpu", "--continue-through-error", "--xml", str(tmp_path / "xml"))
+    assert proc.returncode == 1, proc.stdout  # test_fail, a failing subtest and the broken file
+    # alpha: pass, xfail, subtests i=0, i=1 pass; beta: all_reduce passes -> 5 passed
+    # failed: test_fail, subtest i=2, broken import -> 3; skipped: test_skip, needs_eight -> 2
+    assert closing_line(proc.stdout) == "5 passed, 3 failed, 2 skipped"
+    assert "skipped for lack of devices: 1 (other skips: 1)" in proc.stdout
+    assert "EMPTY: " in proc.stdout and "test_empty.py" in proc.stdout
+    assert "FAILED test" not in proc.stdout  # failures are listed with their label and file
+    assert "ERROR " in proc.stdout and "test_broken.py" in proc.stdout and "no_such_name" in proc.stdout
+
+    alpha = junitparser.JUnitXml.fromfile(str(tmp_path / "xml" / next(
+        p.name for p in (tmp_path / "xml").iterdir() if "test_alpha" in p.name)))
+    suite = next(iter(alpha))
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (7, 2, 0, 2)
+    names = {case.name for case in suite}
+    assert "test_subtests (i=2)" in names and "test_xfail" in names
+    broken = [p for p in (tmp_path / "xml").iterdir() if "test_broken" in p.name][0]
+    suite = next(iter(junitparser.JUnitXml.fromfile(str(broken))))
+    assert suite.errors == 1 and "no_such_name" in next(iter(suite)).result[0].message
+
+
+def test_stops_at_first_failing_file_by_default(tmp_path):
+    proc = runner(tmp_path, str(SUITE), "--device", "cpu")
+    assert proc.returncode == 1
+    assert "stopping after the first failing file" in proc.stdout
+    assert "test_beta.py" not in proc.stdout.split("stopping")[0]
+
+
+def test_list_k_include_exclude(tmp_path):
+    proc = runner(tmp_path, str(SUITE), "--device", "cpu", "--list", "-x", "test_broken", "-k", "needs")
+    assert proc.returncode == 0, proc.stderr
+    listed = [l for l in proc.stdout.splitlines() if "::" in l]
+    assert [l.split("::")[1] for l in listed] == ["TestBetaCPU.test_needs_eight_cpu"]
+    proc = runner(tmp_path, str(SUITE), "--list", "-i", "*alpha*")
+    assert {l.split("::")[1] for l in proc.stdout.splitlines() if "::" in l} == {
+        "TestAlpha.test_fail", "TestAlpha.test_pass", "TestAlpha.test_skip", "TestAlpha.test_subtests", "TestAlpha.test_xfail"}
+
+
+def test_k_matching_nothing_fails(tmp_path):
+    proc = runner(tmp_path, str(SUITE / "test_alpha.py"), "-k", "zzz_nothing")
+    assert proc.returncode == 1
+    assert "no test matches -k zzz_nothing" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--device", "bogus"], "unknown device 'bogus'"),
+        (["--device", "cuda"], "device 'cuda' is not present"),
+        (["does/not/exist.py"], "path does not exist: does/not/exist.py"),
+        (["--shard", "3", "2"], "--shard needs 1 <= WHICH <= TOTAL"),
+        (["--world-size", "0"], "--world-size must be positive"),
+        (["--timeout", "-1"], "--timeout must be positive"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(tmp_path, args, message):
+    proc = runner(tmp_path, str(SUITE / "test_alpha.py"), *args) if "exist" not in message else runner(tmp_path, *args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
+
+
+def test_fail_on_empty_and_passing_file(tmp_path):
+    proc = runner(tmp_path, str(SUITE / "test_beta.py"), str(SUITE / "test_empty.py"), "--device", "cpu")
+    assert proc.returncode == 0, proc.stdout
+    assert closing_line(proc.stdout) == "1 passed, 0 failed, 1 skipped"
+    proc = runner(tmp_path, str(SUITE / "test_beta.py"), str(SUITE / "test_empty.py"), "--device", "cpu", "--fail-on-empty")
+    assert proc.returncode == 1 and "ran no test: " in proc.stderr
+
+
+def test_rerun_failed_reports_flaky_and_shard(tmp_path):
+    flaky = tmp_path / "test_flaky.py"
+    flaky.write_text(
+        "import os\nfrom testing.common_utils import TestCase\n"
+        "class TestFlaky(TestCase):\n"
+        "    def test_once(self):\n"
+        "        marker = os.path.join(os.path.dirname(__file__), 'seen')\n"
+        "        first = not os.path.exists(marker)\n"
+        "        open(marker, 'w').close()\n"
+        "        self.assertFalse(first, 'fails the first time only')\n"
+        "    def test_ok(self):\n        pass\n"
+    )
+    first = runner(tmp_path, str(flaky))
+    assert first.returncode == 1 and closing_line(first.stdout) == "1 passed, 1 failed, 0 skipped"
+    again = runner(tmp_path, str(flaky), "--rerun-failed")
+    assert again.returncode == 0, again.stdout
+    assert "FLAKY" in again.stdout and "TestFlaky.test_once" in again.stdout
+    assert closing_line(again.stdout) == "1 passed, 0 failed, 0 skipped"  # only the failed id reran
+
+    ones = runner(tmp_path, str(SUITE), "--device", "cpu", "--list", "--shard", "1", "2")
+    twos = runner(tmp_path, str(SUITE), "--device", "cpu", "--list", "--shard", "2", "2")
+    files = lambda p: {l.split("::")[0] for l in p.stdout.splitlines() if "::" in l}  # noqa: E731
+    assert files(ones) and files(twos) and not files(ones) & files(twos)
+
+
+def test_pytest_collects_same_ids_and_outcomes_as_runner(tmp_path):
+    env = clean_env(TESTING_DEVICE="cpu")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE / "test_beta.py"), "-v", "-p", "no:cacheprovider"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )
+    assert "test_beta.py::TestBetaCPU::test_all_reduce_cpu PASSED" in proc.stdout
+    assert "test_beta.py::TestBetaCPU::test_needs_eight_cpu SKIPPED" in proc.stdout
+    ran = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu")
+    assert "PASSED   TestBetaCPU.test_all_reduce_cpu" in ran.stdout
+    assert "SKIPPED(device) TestBetaCPU.test_needs_eight_cpu" in ran.stdout

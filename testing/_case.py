@@ -7,6 +7,7 @@ import functools
 import os
 import random
 import sys
+import types
 import unittest
 import warnings
 from collections.abc import Callable, Iterator
@@ -71,7 +72,7 @@ class TestCase(expecttest.TestCase):
         print_repro = get_config().print_repro
 
         @functools.wraps(method)
-        def wrapper(*args, **kwargs):
+        def wrapper(_self, *args, **kwargs):
             try:
                 return method(*args, **kwargs)
             except SystemExit as exc:
@@ -91,7 +92,8 @@ class TestCase(expecttest.TestCase):
                     )
                 raise
 
-        return wrapper
+        # a bound method, as upstream installs: unittest's loader treats a plain function differently
+        return types.MethodType(wrapper, self)
 
     @property
     def precision(self) -> float:

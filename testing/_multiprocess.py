@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import traceback
+import types
 import unittest
 from collections.abc import Callable
 from typing import Any, Optional
@@ -76,13 +77,13 @@ class MultiProcessTestCase(TestCase):
                 raise ValueError(f"no such test method in {self.__class__}: {method_name}") from exc
 
     def join_or_run(self, fn: Callable) -> Callable:
-        def wrapper(self=self):
+        def wrapper(self):
             if self.rank == self.MAIN_PROCESS_RANK:
                 self._join_processes(fn)
             else:
                 fn()
 
-        return wrapper
+        return types.MethodType(wrapper, self)
 
     def _current_test_name(self) -> str:
         return self.id().split(".")[-1]
@@ -103,13 +104,15 @@ class MultiProcessTestCase(TestCase):
         self._stop_ranks()
 
     def _stop_ranks(self) -> None:
-        if self._rank_group is not None:
-            self._rank_group.stop()
-            self._rank_group = None
-        self.processes = []
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        try:
+            if self._rank_group is not None:
+                group, self._rank_group = self._rank_group, None
+                group.stop()
+        finally:
+            self.processes = []
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
 
     # -- parent side -----------------------------------------------------------------------
     def _spawn_processes(self) -> None:

@@ -88,6 +88,16 @@ def _recv(sock: socket.socket, with_fds: bool = False) -> tuple[Any, list[int]]:
     return pickle.loads(_read_exactly(sock, length)), fds
 
 
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class RankProcess:
     """Handle on one rank: pid, exit code once known, the result channel, and how to signal it."""
 
@@ -146,13 +156,13 @@ class Zygote:
         self.sock = ours
         self._ids = itertools.count()
         self._exit_codes: dict[int, int] = {}
-        self._lock = threading.Lock()
+        self._dead = False
+
+    def fileno(self) -> Optional[int]:
+        return None if self._dead else self.sock.fileno()
 
     def knows(self, module_name: str) -> bool:
         return module_name in self._modules_at_fork
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
 
     def start(self, rank: int, target: RankTarget) -> RankProcess:
         reader, writer = multiprocessing.Pipe(duplex=False)
@@ -169,7 +179,7 @@ class Zygote:
                 self._record(message)
         finally:
             writer.close()
-        return RankProcess(rank, pid, reader, lambda: self._exit_codes.get(pid))
+        return RankProcess(rank, pid, reader, lambda: self._exit_code(pid))
 
     def _record(self, message: tuple) -> None:
         if message[0] == "exited":
@@ -177,16 +187,23 @@ class Zygote:
 
     def poll(self, timeout: float = 0.0) -> None:
         """Take in any exit reports the zygote has sent."""
-        while True:
+        while not self._dead:
             ready, _, _ = select.select([self.sock], [], [], timeout)
             if not ready:
                 return
             try:
                 message, _ = _recv(self.sock)
             except (EOFError, OSError):
-                raise RuntimeError("the zygote process died") from None
+                self._dead = True  # its ranks die with it (PR_SET_PDEATHSIG)
+                return
             self._record(message)
             timeout = 0.0
+
+    def _exit_code(self, pid: int) -> Optional[int]:
+        code = self._exit_codes.get(pid)
+        if code is None and self._dead and not _pid_exists(pid):
+            code = self._exit_codes[pid] = -signal.SIGKILL
+        return code
 
     def close(self) -> None:
         try:

@@ -27,8 +27,8 @@ def clean_env(**extra: str) -> dict:
     return env
 
 
-def outcomes(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, tuple[str, str]]:
-    """{test id: (outcome, message)} for a file, via the worker (works for either harness)."""
+def reports(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, dict]:
+    """{test id: report dict} for a file, via the worker (works for either harness)."""
     proc = subprocess.run(
         [sys.executable, "-m", "testing._worker", str(path), *args],
         capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
@@ -37,10 +37,31 @@ def outcomes(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[s
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
             report = json.loads(line)
-            result[report["id"]] = (report["outcome"], report["message"])
+            if report["outcome"] != "collected":
+                result[report["id"]] = report
     if not result:
         raise AssertionError(f"no reports from {path}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return result
+
+
+def outcomes(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, tuple[str, str]]:
+    """{test id: (outcome, message)}."""
+    return {k: (r["outcome"], r["message"]) for k, r in reports(path, *args, timeout=timeout, **env).items()}
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries ``marker`` (what a run left behind)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 def run_module(path: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,113 @@
+"""Every fault a rank can have ends as a prompt, clear failure with that rank's evidence, and
+leaves no process and no temp file behind (fixtures/faults_sample.py, 2 ranks, 5 s timeout)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from helpers import FIXTURES, ROOT, clean_env, processes_with_env, reports
+
+FAULTS = FIXTURES / "faults_sample.py"
+
+
+def leftovers(tmp):
+    """Temp entries a run left, except torch's own compile cache (created by ``import torch._dynamo``
+    in any process, reused across runs, not per test)."""
+    return sorted(p.name for p in tmp.iterdir() if not p.name.startswith("torchinductor_"))
+ID = "TestFaults.test_"
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faults-tmp")
+    marker = f"TESTING_FAULT_MARK={uuid.uuid4().hex}"
+    started = time.monotonic()
+    result = reports(FAULTS, timeout=300, TMPDIR=str(tmp), DISTRIBUTED_TESTS_DEFAULT_TIMEOUT="5",
+                     TESTING_FAULT_MARK=marker.split("=")[1])
+    wall = time.monotonic() - started
+    time.sleep(0.5)
+    return result, wall, tmp, marker
+
+
+def test_rank_exception_is_reported_at_once_with_its_traceback(fault_run):
+    result, *_ = fault_run
+    report = result[ID + "raise"]
+    assert report["outcome"] == "error"
+    assert "Process 1 exited with error code 10 and exception" in report["details"]
+    assert "ValueError: boom on rank one" in report["details"]
+    assert "Rank 0 (pid" in report["details"] and "stopped by the harness after another rank failed" in report["details"]
+    assert report["duration"] < 4.5  # rank 0 sleeps 60 s; it is stopped long before the 5 s timeout
+
+
+@pytest.mark.parametrize("name, frame", [("hang_python", "time.sleep"), ("hang_collective", "barrier")])
+def test_hang_fails_at_timeout_with_every_live_rank_stack(fault_run, name, frame):
+    result, *_ = fault_run
+    report = result[ID + name]
+    assert report["outcome"] == "error"
+    details = report["details"]
+    assert "Timed out after 5 s (timeout from DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)" in details
+    assert "still running at the timeout" in details
+    assert "thread 0x" in details.lower() and "faults_sample.py" in details  # faulthandler dump, per thread
+    if name == "hang_collective":
+        assert "Rank 0 (pid" in details and "in barrier" in details
+    assert 5 <= report["duration"] < 15
+
+
+@pytest.mark.parametrize(
+    "name, rank, signal_name",
+    [("segfault", 1, "SIGSEGV"), ("sigkill", 0, "SIGKILL"), ("abort", 1, "SIGABRT")],
+)
+def test_rank_killed_by_signal_names_rank_and_signal(fault_run, name, rank, signal_name):
+    result, *_ = fault_run
+    report = result[ID + name]
+    assert report["outcome"] == "failed"
+    assert f"Rank {rank} (pid" in report["details"] and f"was killed by {signal_name}" in report["details"]
+    if signal_name != "SIGKILL":
+        assert "Fatal Python error" in report["details"]  # the crashing rank's own stack
+    assert report["duration"] < 4.5
+
+
+def test_early_exit_with_status_zero_is_a_failure(fault_run):
+    result, *_ = fault_run
+    report = result[ID + "early_exit"]
+    assert report["outcome"] == "failed"
+    assert "Rank 1 (pid" in report["details"] and "exited with code 0 without reporting a result" in report["details"]
+
+
+def test_skips_keep_the_ranks_reason_and_disagreement_fails(fault_run):
+    result, *_ = fault_run
+    assert (result[ID + "all_skip"]["outcome"], result[ID + "all_skip"]["message"]) == ("skipped", "my own skip reason")
+    disagree = result[ID + "disagree"]
+    assert disagree["outcome"] == "failed"
+    assert "Ranks disagree: rank 0 skipped (only rank zero skips); rank 1 pass" in disagree["message"]
+
+
+def test_next_test_runs_normally_and_nothing_is_left(fault_run):
+    result, wall, tmp, marker = fault_run
+    assert result[ID + "zz_after_faults"]["outcome"] == "passed"
+    assert processes_with_env(marker) == []
+    assert leftovers(tmp) == []
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how):
+    marker = uuid.uuid4().hex
+    env = clean_env(TMPDIR=str(tmp_path), TESTING_FAULT_MARK=marker)
+    proc = subprocess.Popen([sys.executable, str(FAULTS), "TestFaults.test_hang_python"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(processes_with_env(marker)) < 3:  # test, zygote, hung rank 1
+        time.sleep(0.2)
+    assert len(processes_with_env(marker)) >= 3
+    sent = time.monotonic()
+    proc.send_signal(getattr(signal, how))
+    proc.wait(30)
+    assert time.monotonic() - sent < 5
+    time.sleep(0.5)
+    assert processes_with_env(marker) == []
+    assert leftovers(tmp_path) == []

@@ -27,7 +27,7 @@ def test_full_run_counts_xml_and_closing_line(tmp_path):
     assert proc.returncode == 1, proc.stdout  # test_fail, a failing subtest and the broken file
     # alpha: pass, xfail, subtests i=0, i=1 pass; beta: all_reduce passes -> 5 passed
     # failed: test_fail, subtest i=2, broken import -> 3; skipped: test_skip, needs_eight -> 2
-    assert closing_line(proc.stdout) == "5 passed, 3 failed, 2 skipped"
+    assert closing_line(proc.stdout) == "5 passed, 3 failed, 2 skipped", proc.stdout
     assert "skipped for lack of devices: 1 (other skips: 1)" in proc.stdout
     assert "EMPTY: " in proc.stdout and "test_empty.py" in proc.stdout
     assert "FAILED test" not in proc.stdout  # failures are listed with their label and file

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import traceback
 import types
 import unittest
@@ -166,10 +167,13 @@ class MultiProcessTestCase(TestCase):
             reason = str(exc)
             code = next((s.exit_code for s in _skips.TEST_SKIPS.values() if s.message == reason),
                         _skips.TEST_SKIPS["generic"].exit_code)
+            _leave_together()
             parent_pipe.send({"status": "skip", "detail": reason})
             raise SystemExit(code) from None
         except SystemExit as exc:
             skip = _skips.skip_for_exit(exc.code)
+            if skip:
+                _leave_together()
             parent_pipe.send({"status": "skip", "detail": skip.message} if skip else {"status": "exit", "detail": str(exc.code)})
             raise
         except Exception:
@@ -182,6 +186,31 @@ class MultiProcessTestCase(TestCase):
             except (AssertionError, ValueError):
                 pass
         parent_pipe.send({"status": "pass"})
+
+
+SKIP_SYNC_S = 10.0
+
+
+def _leave_together() -> None:
+    """A rank skipping with a live process group waits (bounded) until every rank has got here.
+
+    Skips after init_pg (with_comms then skip_if_lt_x_gpu) happen on every rank; a rank that leaves
+    while a peer is still completing gloo's connection set-up makes that peer fail with
+    "Connection reset by peer". If some rank never skips, the wait ends and the ranks' disagreement
+    is reported.
+    """
+    if not dist.is_initialized():
+        return
+    try:
+        store = dist.distributed_c10d._get_default_store()
+        world_size = dist.get_world_size()
+        store.add("testing/skipped_ranks", 1)
+        deadline = time.monotonic() + SKIP_SYNC_S
+        while store.add("testing/skipped_ranks", 0) < world_size and time.monotonic() < deadline:
+            time.sleep(0.01)
+        dist.destroy_process_group()
+    except Exception:  # a broken group must not hide the skip
+        pass
 
 
 def _indent(text: str) -> str:

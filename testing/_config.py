@@ -46,6 +46,8 @@ class Config:
     for_custom: tuple[str, ...] = ()
     backend_overrides: Mapping[str, str] = dataclasses.field(default_factory=dict)
     print_repro: bool = True
+    plugins: tuple[str, ...] = ()
+    """Modules imported before the device selection is checked: they register device-table rows."""
 
     @property
     def emulating(self) -> bool:
@@ -122,7 +124,19 @@ def from_environment(env: Mapping[str, str]) -> Config:
         for_custom=_split_list(env.get("PYTORCH_TESTING_DEVICE_FOR_CUSTOM")),
         backend_overrides=overrides,
         print_repro=env.get("PYTORCH_PRINT_REPRO_ON_FAILURE", "1") != "0",
+        plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
     )
+
+
+def load_plugins(config: Config) -> None:
+    """Import the device plug-in modules (``TESTING_DEVICE_PLUGINS=pkg.mod,...``)."""
+    import importlib
+
+    for name in config.plugins:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise UsageError(f"device plug-in {name!r} failed to import: {type(exc).__name__}: {exc}") from None
 
 
 def validate_device(config: Config) -> None:
@@ -163,6 +177,7 @@ def get_config() -> Config:
             for env_name, value in pop_module_flags(sys.argv).items():
                 os.environ[env_name] = value
         config = from_environment(os.environ)
+        load_plugins(config)
         validate_device(config)
     except UsageError as exc:
         if _running_under_pytest(sys.argv):

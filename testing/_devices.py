@@ -34,10 +34,13 @@ class DeviceType:
     """Whether upstream lists it in NATIVE_DEVICES (hpu is not; assertRaisesRegex differs)."""
     base_name: Optional[str] = None
     """Name of the per-device test base class (``CUDATestBase``)."""
+    set_device: bool = True
+    """Whether each rank binds to device index ``rank`` before init (upstream: nccl, xccl)."""
 
     @property
     def class_suffix(self) -> str:
-        return self.name.upper()
+        # upstream names PrivateUse1 classes from the base's type string, "privateuse1"
+        return "PRIVATEUSE1" if self.base_name == "PrivateUse1TestBase" else self.name.upper()
 
     @property
     def test_base_name(self) -> str:
@@ -88,11 +91,11 @@ def _privateuse1_count() -> int:
 
 
 _BUILTIN = (
-    DeviceType("cpu", "gloo", lambda: 0, accelerator=False),
+    DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False),
     DeviceType("cuda", "nccl", _safe_count(_cuda_count)),
     DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu"),
-    DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False),
-    DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps"),
+    DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False),
+    DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps", set_device=False),
 )
 
 _table: dict[str, DeviceType] = {d.name: d for d in _BUILTIN}

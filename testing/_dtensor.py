@@ -111,7 +111,7 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
         if not _accepted_backend(backend, self.device_type):
             raise RuntimeError(f"Backend {backend} not supported!")
         device_id = None
-        if row is not None and row.accelerator and ("nccl" in backend or "xccl" in backend or backend == row.backend) and row.name != "hpu":
+        if row is not None and row.accelerator and row.set_device and backend != "gloo":
             torch.accelerator.set_device_index(self.rank)
             if eager_init:
                 device_id = torch.device(f"{self.device_type}:{self.rank}")
@@ -124,16 +124,14 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
         )
 
     def _usable_devices(self) -> int:
-        try:
-            return torch.accelerator.device_count()
-        except Exception:
-            row = _devices.lookup(self.device_type)
-            return row.count() if row is not None else 0
+        row = _devices.lookup(self.device_type)
+        return row.count() if row is not None else 0
 
     def destroy_pg(self, device_id: Optional[int] = None) -> None:
         if device_id is None:
             device_id = torch.cuda.current_device() if self.device_type == "cuda" else self.rank
-        if self.device_type == "cpu":
+        row = _devices.lookup(self.device_type)
+        if self.device_type == "cpu" or (row is not None and not row.set_device):
             dist.barrier()
         else:
             dist.barrier(device_ids=[device_id])

@@ -34,6 +34,10 @@ class TestReport:
     device_skip: bool = False
     """Skipped for lack of devices (TEST_SKIPS multi-gpu-N, no accelerator)."""
     subtest_of: Optional[str] = None
+    expectation: str = ""
+    """Mode of the expectations-file entry applied to this test (skip, xfail, strict-xfail, timeout)."""
+    expectation_reason: str = ""
+    expectation_link: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -73,6 +77,8 @@ class ReportingResult(unittest.TestResult):
         self.reports: list[TestReport] = []
         self._started: dict[str, float] = {}
         self._failed_subtests: set[str] = set()
+        self.annotations: dict[str, dict] = {}
+        """Extra report fields per test id (the expectation applied to it)."""
 
     def _emit(self, test: Any, outcome: str, message: str = "", details: str = "", **extra: Any) -> None:
         test_id = short_id(test) if isinstance(test, unittest.TestCase) else str(test)
@@ -84,7 +90,7 @@ class ReportingResult(unittest.TestResult):
             message=message,
             details=details,
             file=self.file,
-            **extra,
+            **{**self.annotations.get(test_id, {}), **extra},
         )
         self.reports.append(report)
         for listener in self.listeners:

@@ -61,12 +61,53 @@ def select(module: object, patterns: list[str], names: list[str]) -> list[unitte
     return tests
 
 
+def _device_of(test: unittest.TestCase) -> Optional[str]:
+    device = getattr(type(test), "device_type", None)
+    if isinstance(device, str):
+        return device
+    from testing._config import get_config
+
+    return get_config().device
+
+
+def apply_expectations(tests: list, path: str, file: str, result: ReportingResult) -> tuple[list, list]:
+    """Mark each selected test with the expectations entry that applies to it.
+
+    skip: not run at all (reported skipped with the entry's reason); xfail / strict-xfail: run as
+    an expected failure; timeout: the rank timeout of that test becomes the entry's.
+    """
+    import torch
+
+    from testing import _expectations
+
+    entries = _expectations.load(path)
+    to_run, skipped = [], []
+    for test in tests:
+        test_id = ".".join(test.id().split(".")[-2:])
+        entry = _expectations.matching(entries, test_id, _device_of(test), torch.__version__, file)
+        if entry is None:
+            to_run.append(test)
+            continue
+        result.annotations[test_id] = {"expectation": entry.mode, "expectation_reason": entry.reason,
+                                       "expectation_link": entry.link}
+        if entry.mode == "skip":
+            skipped.append((test, f"expectation: {entry.reason}"))
+            continue
+        if entry.mode in ("xfail", "strict-xfail"):
+            setattr(test, "__unittest_expecting_failure__", True)
+        elif entry.mode == "timeout":
+            test._testing_timeout = (entry.timeout, f"expectations file {entry.source}")
+        to_run.append(test)
+    return to_run, skipped
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testing._worker")
     parser.add_argument("file")
     parser.add_argument("--report", help="write JSON-lines reports here (default: stdout)")
     parser.add_argument("--list", action="store_true", help="print the selected test ids and exit")
     parser.add_argument("-k", dest="patterns", action="append", default=[])
+    parser.add_argument("--expectations", help="TOML expectations file to apply (see testing/_expectations.py)")
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
 
@@ -97,7 +138,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         _main._interrupt_on_sigterm()
         _engine.prestart(module.__name__)
     result = ReportingResult([emit], file=display)
+    skipped: list[tuple[unittest.TestCase, str]] = []
+    if args.expectations:
+        tests, skipped = apply_expectations(tests, args.expectations, args.file, result)
     try:
+        for test, reason in skipped:
+            result.startTest(test)
+            result.addSkip(test, reason)
+            result.stopTest(test)
         unittest.TestSuite(tests).run(result)
     finally:
         if "testing._engine" in sys.modules:

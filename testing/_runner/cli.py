@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from testing import _config
+from testing import _config, _expectations
 from testing._result import TestReport
 
 from . import cache, discovery, junit
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
     p.add_argument("--start-method", choices=_config.START_METHODS, help="how rank processes start (default zygote)")
+    p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
     p.add_argument("-v", "--verbose", action="store_true", help="print each file's own output")
     return p
 
@@ -67,6 +68,26 @@ def _empty_reason(run: FileRun) -> Optional[str]:
     return None
 
 
+def stale_entries(entries: list, runs: list[FileRun], env: dict) -> list:
+    """Entries for this device and torch that matched no collected test of the files that ran."""
+    import torch
+
+    seen = {r.id for run in runs for r in run.tests}
+    ran_files = {os.path.abspath(run.file) for run in runs}
+    device = env.get("TESTING_DEVICE")
+    stale = []
+    for entry in entries:
+        if entry.devices and device not in entry.devices:
+            continue
+        if not _expectations.version_in_range(torch.__version__, entry.torch):
+            continue
+        if entry.file and os.path.abspath(entry.file) not in ran_files:
+            continue
+        if entry.id not in seen:
+            stale.append(entry)
+    return stale
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.world_size is not None and args.world_size < 1:
@@ -75,12 +96,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         return fail(f"--timeout must be positive, got {args.timeout:g}")
     env = child_env(args)
     try:
-        _config.validate_device(_config.from_environment(env))
+        selection = _config.from_environment(env)
+        _config.load_plugins(selection)
+        _config.validate_device(selection)
         files = discovery.discover(args.paths, Path("test"))
         files = discovery.apply_filters(files, Path("test"), args.include, args.exclude)
         if args.shard:
             files = discovery.shard(files, args.shard[0], args.shard[1], cache.durations())
-    except (_config.UsageError, discovery.DiscoveryError) as exc:
+        entries = _expectations.load(args.expectations) if args.expectations else []
+    except (_config.UsageError, discovery.DiscoveryError, _expectations.ExpectationError) as exc:
         return fail(str(exc))
     rerun: dict[str, list[str]] = {}
     if args.rerun_failed:
@@ -100,6 +124,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     def on_report(report: TestReport) -> None:
         if args.rerun_failed and report.outcome == "passed":
             report.outcome, report.message = "flaky", "failed last run, passed on rerun"
+        if report.outcome == "xpass" and report.expectation:
+            if report.expectation == "xfail":  # not strict: reported, not failed
+                report.outcome = "unexpected-pass"
+                report.message = f"unexpected pass of an xfail expectation: {report.expectation_reason}"
+            else:
+                report.message = f"unexpected pass of a strict-xfail expectation: {report.expectation_reason}"
         reporter.report(report)
 
     try:
@@ -107,7 +137,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             names = rerun.get(os.path.relpath(file), [])
             if not args.list:
                 reporter.start_file(os.path.relpath(file), index, len(files))
-            run = run_file(file, env, args.patterns, names, args.file_timeout, on_report, list_only=args.list)
+            run = run_file(file, env, args.patterns, names, args.file_timeout, on_report, list_only=args.list,
+                           expectations=args.expectations)
             runs.append(run)
             if args.list:
                 continue
@@ -126,10 +157,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
 
     wall = time.monotonic() - started
-    totals = summary(reporter, runs, empty, wall)
+    stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, env)
+    totals = summary(reporter, runs, empty, wall, stale)
     if args.xml:
         for run in runs:
-            junit.write(Path(args.xml), run.file, run.tests, run.wall)
+            properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
+                                 "expectation_link": r.expectation_link}
+                          for r in run.tests if r.expectation}
+            junit.write(Path(args.xml), run.file, run.tests, run.wall, properties)
     cache.save_durations({os.path.relpath(f): r.wall for f, r in zip(files, runs)})
     failed = {run.file: [r.id for r in run.tests if r.is_failure and not r.id.startswith("<")] for run in runs}
     cache.save_last_failed({k: v for k, v in failed.items() if v})

@@ -53,6 +53,7 @@ def run_file(
     file_timeout: float,
     on_report: Callable[[TestReport], None],
     list_only: bool = False,
+    expectations: Optional[str] = None,
 ) -> FileRun:
     display = os.path.relpath(file)
     run = FileRun(display)
@@ -62,6 +63,7 @@ def run_file(
         report_path.touch()
         command = [sys.executable, "-m", "testing._worker", str(file), *names, "--report", str(report_path)]
         command += [f"-k{p}" for p in patterns] + (["--list"] if list_only else [])
+        command += ["--expectations", expectations] if expectations else []
         started = time.monotonic()
         with open(log_path, "w") as log, open(report_path) as reports:
             proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)

@@ -48,7 +48,11 @@ def write(directory: Path, file: str, reports: list[TestReport], wall: float, ex
             kind = "xfail" if report.outcome == "xfail" else ("device" if report.device_skip else "skip")
             ET.SubElement(case, "skipped", message=_clean(report.message), type=kind)
         for key, value in (extra or {}).get(report.id, {}).items():
-            props = case.find("properties") or ET.SubElement(case, "properties")
+            if not value:
+                continue
+            props = case.find("properties")
+            if props is None:
+                props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", name=key, value=str(value))
     for key, value in counts.items():
         suite.set(key, str(value))

@@ -11,7 +11,7 @@ from .execute import FileRun
 
 LABELS = {
     "passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED",
-    "xfail": "XFAIL", "xpass": "XPASS", "flaky": "FLAKY",
+    "xfail": "XFAIL", "xpass": "XPASS", "flaky": "FLAKY", "unexpected-pass": "UNEXPECTED-PASS",
 }
 
 
@@ -55,9 +55,9 @@ def count(reports: list[TestReport]) -> dict[str, int]:
     for r in reports:
         if r.outcome in ("passed", "xfail"):
             tally["passed"] += 1
-        elif r.outcome == "flaky":
+        elif r.outcome in ("flaky", "unexpected-pass"):
             tally["passed"] += 1
-            tally["flaky"] += 1
+            tally["flaky"] += int(r.outcome == "flaky")
         elif r.outcome in ("failed", "xpass"):
             tally["failed"] += 1
         elif r.outcome == "error":
@@ -68,7 +68,8 @@ def count(reports: list[TestReport]) -> dict[str, int]:
     return tally
 
 
-def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[tuple[str, str]], wall: float) -> dict[str, int]:
+def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[tuple[str, str]], wall: float,
+            stale: list = ()) -> dict[str, int]:
     w = reporter.write
     all_tests = [r for run in runs for r in run.tests]
     w("")
@@ -92,6 +93,13 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
         w("flaky (failed, then passed on rerun):")
         for r in flaky:
             w(f"  {r.file}::{r.id}")
+    surprises = [r for r in all_tests if r.outcome == "unexpected-pass"]
+    if surprises:
+        w("unexpected passes (xfail expectations that may be stale):")
+        for r in surprises:
+            w(f"  {r.file}::{r.id} - {r.expectation_reason}")
+    for entry in stale:
+        w(f"STALE expectation: {entry.id} ({entry.source}) matched no collected test - {entry.reason}")
     failures = [r for r in all_tests if r.is_failure]
     if failures:
         w("failures:")

@@ -18,7 +18,11 @@ import unittest
 from collections.abc import Iterator
 from typing import Optional, TextIO
 
+from testing import _redirect
 from testing._result import ReportingResult, TestReport, first_line
+
+if os.environ.get("TESTING_REDIRECT") == "1":  # a spawned rank re-imports the file: same resolution
+    _redirect.install()
 
 
 def load_module(path: str) -> object:
@@ -107,6 +111,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--report", help="write JSON-lines reports here (default: stdout)")
     parser.add_argument("--list", action="store_true", help="print the selected test ids and exit")
     parser.add_argument("-k", dest="patterns", action="append", default=[])
+    parser.add_argument("--upstream-harness", action="store_true",
+                        help="leave torch.testing._internal imports to torch (conformance oracle runs)")
     parser.add_argument("--expectations", help="TOML expectations file to apply (see testing/_expectations.py)")
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
@@ -119,6 +125,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         out.flush()
 
     try:
+        if not args.upstream_harness:
+            _redirect.check_file(args.file)
+            _redirect.install()
+            os.environ["TESTING_REDIRECT"] = "1"
         module = load_module(args.file)
         tests = select(module, args.patterns, args.names)
     except BaseException as exc:  # an import or collection failure is an error entry for the file

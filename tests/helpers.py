@@ -27,10 +27,12 @@ def clean_env(**extra: str) -> dict:
     return env
 
 
-def reports(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, dict]:
-    """{test id: report dict} for a file, via the worker (works for either harness)."""
+def reports(path: Path, *args: str, timeout: float = 600, upstream: bool = False, **env: str) -> dict[str, dict]:
+    """{test id: report dict} for a file, via the worker: under torch's own harness with
+    ``upstream=True`` (the oracle), else under this one (upstream imports redirected)."""
+    flags = ["--upstream-harness"] if upstream else []
     proc = subprocess.run(
-        [sys.executable, "-m", "testing._worker", str(path), *args],
+        [sys.executable, "-m", "testing._worker", str(path), *flags, *args],
         capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
     )
     result = {}
@@ -44,9 +46,9 @@ def reports(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[st
     return result
 
 
-def outcomes(path: Path, *args: str, timeout: float = 600, **env: str) -> dict[str, tuple[str, str]]:
+def outcomes(path: Path, *args: str, timeout: float = 600, upstream: bool = False, **env: str) -> dict[str, tuple[str, str]]:
     """{test id: (outcome, message)}."""
-    return {k: (r["outcome"], r["message"]) for k, r in reports(path, *args, timeout=timeout, **env).items()}
+    return {k: (r["outcome"], r["message"]) for k, r in reports(path, *args, timeout=timeout, upstream=upstream, **env).items()}
 
 
 def processes_with_env(marker: str) -> list[int]:

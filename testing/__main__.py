@@ -1,0 +1,36 @@
+"""``python -m testing FILE [ARGS]``: run an unmodified upstream test file on this harness.
+
+Its ``torch.testing._internal`` imports resolve to ``testing``; anything the harness does not
+provide is reported up front as "unsupported upstream API" (exit 2). ARGS are the module's own
+(``--device cpu -v -k ...``).
+"""
+
+import os
+import runpy
+import sys
+
+from testing import _redirect
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0 if len(sys.argv) >= 2 else 2)
+    path = sys.argv[1]
+    if not os.path.isfile(path):
+        print(f"testing: error: no such file: {path}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        _redirect.check_file(path)
+    except _redirect.UnsupportedUpstreamAPI as exc:
+        print(f"testing: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    _redirect.install()
+    os.environ["TESTING_REDIRECT"] = "1"
+    sys.argv = sys.argv[1:]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    runpy.run_path(path, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

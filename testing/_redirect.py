@@ -1,0 +1,180 @@
+"""Run unmodified upstream test files: ``torch.testing._internal.X`` resolves to ``testing.X``.
+
+Two parts:
+* `check_file` reads a file's import statements before it runs and reports, in one error, every
+  upstream module and name it imports that this harness does not provide ("unsupported upstream
+  API"), instead of a bare ImportError deep in a traceback;
+* `install` puts a finder first on ``sys.meta_path`` that serves ``torch.testing._internal`` and
+  its submodules as proxies of the harness's modules, and refuses the ones the harness lacks: an
+  upstream file never falls back to torch's private harness.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import types
+from typing import Any, Optional
+
+UPSTREAM = "torch.testing._internal"
+OURS = "testing"
+
+
+# Modules under torch.testing._internal that torch's library code itself imports (FSDP's
+# _flat_param imports FakeProcessGroup): part of torch's implementation, not of the test harness,
+# so they load from torch as they are, for tests too.
+PASS_THROUGH = frozenset({"torch.testing._internal.distributed.fake_pg"})
+
+
+class UnsupportedUpstreamAPI(ImportError):
+    """An upstream harness module or name that this harness does not provide."""
+
+
+def _target(fullname: str) -> Optional[str]:
+    """``torch.testing._internal.common_utils`` -> ``testing.common_utils``; None if not provided."""
+    if fullname == UPSTREAM:
+        return OURS
+    rest = fullname[len(UPSTREAM) + 1 :]
+    if rest.split(".")[0].startswith("_"):  # the harness's private modules are not upstream names
+        return None
+    name = f"{OURS}.{rest}"
+    try:
+        return name if importlib.util.find_spec(name) is not None else None
+    except ModuleNotFoundError:
+        return None
+
+
+class _Proxy(types.ModuleType):
+    """An upstream module name whose attributes are the harness module's own objects."""
+
+    def __init__(self, name: str, target: types.ModuleType) -> None:
+        super().__init__(name)
+        object.__setattr__(self, "_testing_target", target)
+        if hasattr(target, "__path__"):
+            self.__path__ = []  # a package: submodules come through the finder too
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_testing_target"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("__") or isinstance(value, types.ModuleType):
+            object.__setattr__(self, name, value)
+        else:  # a test that patches a flag patches the module the harness reads
+            setattr(object.__getattribute__(self, "_testing_target"), name, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(object.__getattribute__(self, "_testing_target"))
+
+
+def _torch_dir() -> str:
+    import torch
+
+    return os.path.dirname(os.path.abspath(torch.__file__))
+
+
+def _imported_by_torch() -> bool:
+    """Whether the import being resolved was started by torch's own library code."""
+    frame = sys._getframe(2)
+    here = os.path.abspath(__file__)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<frozen importlib") and os.path.abspath(filename) != here:
+            return os.path.abspath(filename).startswith(_torch_dir() + os.sep)
+        frame = frame.f_back
+    return False
+
+
+def _real_spec(fullname: str) -> Optional[importlib.machinery.ModuleSpec]:
+    """torch's own module of that name, found in torch's directory (below our proxies)."""
+    parts = fullname.split(".")
+    directory = os.path.join(_torch_dir(), *parts[1:-1])
+    return importlib.machinery.PathFinder.find_spec(fullname, [directory])
+
+
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname != UPSTREAM and not fullname.startswith(UPSTREAM + "."):
+            return None
+        ours = _target(fullname)
+        if ours is not None:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        if fullname in PASS_THROUGH or _imported_by_torch():
+            return _real_spec(fullname)
+        raise UnsupportedUpstreamAPI(
+            f"unsupported upstream API: module {fullname} is not provided by {OURS}", name=fullname
+        )
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return _Proxy(spec.name, importlib.import_module(_target(spec.name)))
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+_finder = _Finder()
+
+
+def install() -> None:
+    """Serve upstream harness imports from this harness from now on (idempotent)."""
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+    for name in [n for n in sys.modules if n == UPSTREAM or n.startswith(UPSTREAM + ".")]:
+        del sys.modules[name]  # imported earlier from torch: later imports must come from here
+
+
+def _import_time_nodes(tree: ast.AST):
+    """Nodes that run when the module is imported: not the bodies of functions (tests)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                stack.append(child)
+
+
+def missing_names(source: str) -> list[str]:
+    """Upstream modules and names the source imports at import time that this harness lacks.
+
+    Imports inside test functions are checked when they run (the finder refuses them there), so
+    one test's needs do not stop the file's other tests.
+    """
+    missing: list[str] = []
+    for node in _import_time_nodes(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+            node.module == UPSTREAM or node.module.startswith(UPSTREAM + ".")
+        ):
+            if node.module in PASS_THROUGH:
+                continue
+            ours = _target(node.module)
+            if ours is None:
+                missing.append(node.module)
+                continue
+            module = importlib.import_module(ours)
+            for alias in node.names:
+                if alias.name == "*" or hasattr(module, alias.name):
+                    continue
+                submodule = f"{node.module}.{alias.name}"
+                if submodule not in PASS_THROUGH and _target(submodule) is None:
+                    missing.append(f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(UPSTREAM + ".") and alias.name not in PASS_THROUGH and _target(alias.name) is None:
+                    missing.append(alias.name)
+    return sorted(set(missing))
+
+
+def check_file(path: str) -> None:
+    """Raise UnsupportedUpstreamAPI naming everything the file needs that is not provided."""
+    with open(path, encoding="utf-8") as f:
+        missing = missing_names(f.read())
+    if missing:
+        raise UnsupportedUpstreamAPI(
+            f"unsupported upstream API: {', '.join(missing)} (not provided by {OURS}; see README, "
+            "'Running unmodified upstream files')"
+        )

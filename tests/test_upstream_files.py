@@ -1,0 +1,56 @@
+"""Unmodified upstream files run on the harness: import redirection and the unsupported-API report."""
+
+import subprocess
+import sys
+
+from helpers import FIXTURES, ROOT, clean_env, reports
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=clean_env(), timeout=300)
+
+
+def test_redirected_imports_resolve_to_the_harness_and_never_fall_back():
+    result = reports(FIXTURES / "upstream_runtime_import.py")
+    assert result["TestRuntimeImports.test_provided_module_is_the_harness"]["outcome"] == "passed"
+    assert result["TestRuntimeImports.test_torch_library_modules_still_load"]["outcome"] == "passed"
+    refused = result["TestRuntimeImports.test_unprovided_module_is_refused"]
+    assert refused["outcome"] == "error"
+    assert refused["message"] == ("testing._redirect.UnsupportedUpstreamAPI: unsupported upstream API: module "
+                                  "torch.testing._internal.common_methods_invocations is not provided by testing")
+
+
+EXPECTED_MISSING = ("unsupported upstream API: torch.testing._internal.common_fsdp.FSDPTest, "
+                    "torch.testing._internal.common_utils.skipIfNoSuchThing, torch.testing._internal.hop_db")
+
+
+def test_unsupported_api_is_one_error_entry_naming_every_missing_symbol(tmp_path):
+    proc = run(ROOT / "run_test.py", FIXTURES / "upstream_unsupported.py", "--xml", tmp_path / "xml", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert EXPECTED_MISSING in proc.stdout
+    assert "ERROR    <" in proc.stdout and "upstream_unsupported.py>" in proc.stdout
+    xml = next((tmp_path / "xml").iterdir()).read_text()
+    assert "<error" in xml and "torch.testing._internal.hop_db" in xml
+
+
+def test_python_m_testing_runs_an_upstream_file_and_refuses_unsupported_ones():
+    ok = run("-m", "testing", FIXTURES / "upstream_dist_sample.py", "-k", "all_reduce")
+    assert ok.returncode == 0 and "Ran 2 tests" in ok.stderr
+    bad = run("-m", "testing", FIXTURES / "upstream_unsupported.py")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == f"testing: error: {EXPECTED_MISSING} (not provided by testing; see README, 'Running unmodified upstream files')"
+    missing = run("-m", "testing", "no/such/file.py")
+    assert missing.returncode == 2 and missing.stderr.strip() == "testing: error: no such file: no/such/file.py"
+
+
+def test_unmodified_seed_module_runs_on_cpu_ranks():
+    upstream = ROOT.parent / "shared" / "upstream" / "test_fsdp_dtensor_state_dict.py"
+    if not upstream.exists():
+        import pytest
+
+        pytest.skip(f"upstream original not found at {upstream}")
+    result = reports(upstream, TESTING_DEVICE="cpu")
+    expected = (ROOT.parent / "shared" / "upstream" / "expected_ids_cpu.txt").read_text().split()
+    assert sorted(result) == sorted(expected)
+    assert {r["outcome"] for r in result.values()} == {"passed"}

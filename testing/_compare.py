@@ -42,16 +42,20 @@ def _single_item(value: Any, what: str, fail: Callable) -> Any:
     return value.item()
 
 
+def _require_one_side(pair: Pair, actual: Any, expected: Any, also: tuple) -> None:
+    """The relaxed pairs take a value of their own type against their own type or one of ``also``."""
+    own = pair._supported_types
+    others = (*own, *also)
+    if not ((isinstance(actual, own) and isinstance(expected, others))
+            or (isinstance(expected, own) and isinstance(actual, others))):
+        pair._inputs_not_supported()
+
+
 class RelaxedBooleanPair(BooleanPair):
     """A bool against a bool, a number, or a one-element tensor/array."""
 
     def _process_inputs(self, actual, expected, *, id):
-        others = (*self._supported_types, *NumberPair(0, 0)._supported_types, *_TENSOR_OR_ARRAY)
-        if not (
-            (isinstance(actual, self._supported_types) and isinstance(expected, others))
-            or (isinstance(expected, self._supported_types) and isinstance(actual, others))
-        ):
-            self._inputs_not_supported()
+        _require_one_side(self, actual, expected, (*NumberPair(0, 0)._supported_types, *_TENSOR_OR_ARRAY))
         return [self._as_bool(value, id=id) for value in (actual, expected)]
 
     def _as_bool(self, value, *, id):
@@ -75,12 +79,7 @@ class RelaxedNumberPair(NumberPair):
         self.atol = max(self.atol, atol_override)
 
     def _process_inputs(self, actual, expected, *, id):
-        others = (*self._supported_types, *_TENSOR_OR_ARRAY)
-        if not (
-            (isinstance(actual, self._supported_types) and isinstance(expected, others))
-            or (isinstance(expected, self._supported_types) and isinstance(actual, others))
-        ):
-            self._inputs_not_supported()
+        _require_one_side(self, actual, expected, _TENSOR_OR_ARRAY)
         return [self._as_number(value, id=id) for value in (actual, expected)]
 
     def _as_number(self, value, *, id):

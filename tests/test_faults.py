@@ -111,3 +111,24 @@ def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how):
     time.sleep(0.5)
     assert processes_with_env(marker) == []
     assert leftovers(tmp_path) == []
+
+
+def test_ranks_listen_on_loopback_only():
+    """Gloo binds the loopback interface; the fixture asserts on the rank's own LISTEN sockets."""
+    result = reports(FIXTURES / "loopback_sample.py")
+    assert result["TestLoopbackCPU.test_ranks_listen_on_loopback_only_cpu"]["outcome"] == "passed"
+
+
+def test_timeout_sources_are_named():
+    from testing._config import Config, reset_config
+    from testing._multiprocess import TIMEOUT_OVERRIDE, timeout_and_source
+
+    try:
+        reset_config(Config(timeout=42.0, timeout_source="DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"))
+        assert timeout_and_source("m.C.test_x") == (42.0, "DISTRIBUTED_TESTS_DEFAULT_TIMEOUT")
+        # upstream matches overrides by bare method name, so suffixed names do not match
+        assert timeout_and_source("m.C.test_ddp_uneven_inputs") == (400.0, "TIMEOUT_OVERRIDE['test_ddp_uneven_inputs']")
+        assert timeout_and_source("m.C.test_ddp_uneven_inputs_cpu")[0] == 42.0
+        assert TIMEOUT_OVERRIDE["test_DistributedDataParallel"] == 500
+    finally:
+        reset_config(None)

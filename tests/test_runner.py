@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import junitparser
 import pytest
@@ -128,3 +129,40 @@ def test_pytest_collects_same_ids_and_outcomes_as_runner(tmp_path):
     ran = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu")
     assert "PASSED   TestBetaCPU.test_all_reduce_cpu" in ran.stdout
     assert "SKIPPED(device) TestBetaCPU.test_needs_eight_cpu" in ran.stdout
+
+
+def test_timeout_flag_and_file_wall_limit(tmp_path):
+    faults = FIXTURES / "faults_sample.py"
+    proc = runner(tmp_path, faults, "-k", "hang_python", "--timeout", "2", "--xml", tmp_path / "xml")
+    assert proc.returncode == 1
+    assert "RuntimeError: Process 1 terminated or timed out after" in proc.stdout
+    xml = next((tmp_path / "xml").iterdir()).read_text()
+    assert "Timed out after 2 s (timeout from --timeout)" in xml and "test_hang_python" in xml
+    started = time.monotonic()
+    walled = runner(tmp_path, faults, "-k", "hang_python", "--timeout", "60", "--file-timeout", "4")
+    assert time.monotonic() - started < 40
+    assert walled.returncode == 1 and "file exceeded its wall limit of 4 s" in walled.stdout
+
+
+def test_world_size_and_backend_reach_the_ranks(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = clean_env(EXPECT_WORLD_SIZE="3", EXPECT_BACKEND="fake", EXPECT_DIR=str(marks))
+    proc = subprocess.run([sys.executable, str(ROOT / "run_test.py"), str(FIXTURES / "world"), "--device", "cpu",
+                           "--world-size", "3", "--backend", "fake"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    assert sorted(p.name for p in marks.iterdir()) == ["rank0", "rank1", "rank2"]  # three ranks ran it
+
+
+def test_shard_balances_by_last_durations():
+    from pathlib import Path
+
+    from testing._runner.discovery import shard
+
+    files = [Path(f"t{i}.py") for i in range(4)]
+    durations = {"t0.py": 100.0, "t1.py": 10.0, "t2.py": 10.0, "t3.py": 70.0}
+    one, two = shard(files, 1, 2, durations), shard(files, 2, 2, durations)
+    assert sorted(one + two) == files and not set(one) & set(two)
+    assert {str(f) for f in one} == {"t0.py"} and {str(f) for f in two} == {"t1.py", "t2.py", "t3.py"}
+    assert shard(files, 2, 2, None) == [Path("t1.py"), Path("t3.py")]  # no durations: round robin

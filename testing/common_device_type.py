@@ -1,4 +1,4 @@
-"""Upstream path: torch.testing._internal.common_device_type."""
+"""Upstream path: common_device_type of torch's private testing package (same public names)."""
 
 from testing._instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
 

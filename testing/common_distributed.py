@@ -1,4 +1,4 @@
-"""Upstream path: torch.testing._internal.common_distributed."""
+"""Upstream path: common_distributed of torch's private testing package (same public names)."""
 
 from testing import _devices
 from testing._config import get_config

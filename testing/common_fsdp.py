@@ -1,4 +1,4 @@
-"""Upstream path: torch.testing._internal.common_fsdp (the device helpers FSDP tests use)."""
+"""Upstream path: common_fsdp of torch's private testing package (the device helpers FSDP tests use)."""
 
 import torch
 

@@ -1,4 +1,4 @@
-"""Upstream path: torch.testing._internal.common_utils."""
+"""Upstream path: common_utils of torch's private testing package (same public names)."""
 
 import sys as _sys
 

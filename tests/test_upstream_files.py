@@ -54,3 +54,20 @@ def test_unmodified_seed_module_runs_on_cpu_ranks():
     expected = (ROOT.parent / "shared" / "upstream" / "expected_ids_cpu.txt").read_text().split()
     assert sorted(result) == sorted(expected)
     assert {r["outcome"] for r in result.values()} == {"passed"}
+
+
+def test_harness_imports_nothing_from_torchs_private_harness():
+    """Beyond what ``import torch`` itself loads (common_dtype, logging_tensor), importing every
+    module of testing/ adds no torch.testing._internal module."""
+    code = (
+        "import sys, torch\n"
+        "before = {k for k in sys.modules if k.startswith('torch.testing._internal')}\n"
+        "import testing.common_utils, testing.common_device_type, testing.common_distributed\n"
+        "import testing.common_fsdp, testing.distributed._tensor.common_dtensor\n"
+        "import testing._runner.cli, testing._worker, testing.port, testing._redirect, testing._expectations\n"
+        "import testing._emulation, testing._engine, testing._zygote\n"
+        "print(sorted(k for k in sys.modules if k.startswith('torch.testing._internal') and k not in before))\n"
+    )
+    proc = run("-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

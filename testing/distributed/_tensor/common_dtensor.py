@@ -1,4 +1,4 @@
-"""Upstream path: torch.testing._internal.distributed._tensor.common_dtensor."""
+"""Upstream path: distributed/_tensor/common_dtensor of torch's private testing package."""
 
 from testing._dtensor import (
     DEVICE_TYPE,

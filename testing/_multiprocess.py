@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
 import types
@@ -105,6 +107,10 @@ class MultiProcessTestCase(TestCase):
         self._stop_ranks()
 
     def _stop_ranks(self) -> None:
+        # an interrupt must not land halfway through the clean-up; it is delivered right after
+        blocked = threading.current_thread() is threading.main_thread()
+        if blocked:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             if self._rank_group is not None:
                 group, self._rank_group = self._rank_group, None
@@ -114,6 +120,8 @@ class MultiProcessTestCase(TestCase):
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
                 self._workdir = None
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     # -- parent side -----------------------------------------------------------------------
     def _spawn_processes(self) -> None:
@@ -121,9 +129,14 @@ class MultiProcessTestCase(TestCase):
 
     def _start_processes(self, proc: Any = None) -> None:
         kwargs = {"fake_pg": getattr(self, "fake_pg", False)} if getattr(self, "fake_pg", False) else {}
-        self._rank_group = _engine.RankGroup(
-            type(self), self._current_test_name(), self.file_name, self._workdir, int(self.world_size), kwargs
-        )
+        try:
+            self._rank_group = _engine.RankGroup(
+                type(self), self._current_test_name(), self.file_name, self._workdir, int(self.world_size), kwargs
+            )
+        except BaseException:
+            # an interrupt here skips tearDown and unittest's cleanups: remove the workdir now
+            self._stop_ranks()
+            raise
         self.processes = self._rank_group.processes
         self.pid_to_pipe = {p.pid: p.channel for p in self.processes}
 

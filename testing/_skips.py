@@ -119,9 +119,9 @@ def requires_world_size(n: int) -> Callable:
 
     def decorator(func: Callable) -> Callable:
         func._required_world_size = n
-        count = device_count_for(None) or 0
-        if get_config().emulating:
-            count = n if (get_config().world_size or n) >= n else count
+        config = get_config()
+        # emulating, ranks are the devices: a test gets the ranks it needs unless --world-size says less
+        count = (config.world_size or n) if config.emulating else (device_count_for(None) or 0)
         return unittest.skipUnless(count >= n, f"requires {n} GPUs, found {count}")(func)
 
     return decorator

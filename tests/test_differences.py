@@ -1,0 +1,84 @@
+"""The README's "Differences from upstream" that run in one process (the rank-level ones are in
+test_faults.py and test_conformance.py)."""
+
+import unittest
+
+import pytest
+
+from testing import _devices
+from testing._config import Config, reset_config
+from testing._instantiate import instantiate_device_type_tests
+from testing._skips import requires_world_size, skip_if_lt_x_gpu
+from testing.common_utils import TestCase
+
+
+@pytest.fixture
+def cpu_only():
+    reset_config(Config())
+    yield
+    reset_config(None)
+
+
+def run_one(case_cls, name):
+    result = unittest.TestResult()
+    case_cls(name).run(result)
+    return result
+
+
+def test_skip_decorator_exit_in_plain_testcase_is_a_skip(cpu_only):
+    class T(TestCase):
+        @skip_if_lt_x_gpu(2)
+        def test_needs_two(self):
+            pass
+
+    result = run_one(T, "test_needs_two")
+    assert result.errors == [] and [reason for _, reason in result.skipped] == ["Need at least 2 CUDA devices"]
+
+
+def test_static_and_class_methods_survive_device_instantiation(cpu_only):
+    class Generic(TestCase):
+        @staticmethod
+        def helper(x):
+            return x + 1
+
+        @classmethod
+        def which(cls):
+            return cls.__name__
+
+        def test_uses_helpers(self, device):
+            self.assertEqual(self.helper(1), 2)
+            self.assertEqual(self.which(), "GenericCPU")
+
+    scope = {"Generic": Generic}
+    instantiate_device_type_tests(Generic, scope)
+    result = run_one(scope["GenericCPU"], "test_uses_helpers_cpu")
+    assert result.wasSuccessful(), result.failures + result.errors
+
+
+def test_assert_raises_regex_checks_messages_on_hpu_classes(cpu_only):
+    class OnHpu(TestCase):
+        device_type = "hpu"
+
+        def test_wrong_message(self):
+            with self.assertRaisesRegex(RuntimeError, "expected text"):
+                raise RuntimeError("something else")
+
+    result = run_one(OnHpu, "test_wrong_message")
+    assert len(result.failures) == 1 and "does not match" in result.failures[0][1]
+
+
+def test_hpu_backend_comes_from_the_table():
+    assert _devices.backend_for("hpu") == "hccl"
+    assert Config(backend_overrides={"hpu": "fake"}).backend_for("hpu") == "fake"
+
+
+def test_requires_world_size_counts_ranks_when_emulating():
+    try:
+        reset_config(Config(device="cpu"))
+        assert not getattr(requires_world_size(4)(lambda self: None), "__unittest_skip__", False)
+        reset_config(Config(device="cpu", world_size=2))
+        assert requires_world_size(4)(lambda self: None).__unittest_skip_why__ == "requires 4 GPUs, found 2"
+        reset_config(Config())
+        assert requires_world_size(2)(lambda self: None).__unittest_skip_why__ == "requires 2 GPUs, found 0"
+    finally:
+        reset_config(None)

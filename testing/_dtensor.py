@@ -14,6 +14,7 @@ from torch import nn
 
 from testing import _devices
 from testing._config import get_config
+from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
 from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
 
@@ -136,6 +137,47 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
         else:
             dist.barrier(device_ids=[device_id])
         dist.destroy_process_group()
+
+
+class DTensorOpTestBase(MultiThreadedTestCase):
+    """Op tests: ranks with a process group already up; ``with_comms`` is a pass-through here."""
+
+    @property
+    def world_size(self) -> int:
+        return get_config().world_size or NUM_DEVICES
+
+    @property
+    def device_type(self) -> str:
+        return DEVICE_TYPE
+
+    def _group_device(self) -> str:
+        return DEVICE_TYPE
+
+    def build_device_mesh(self) -> Any:
+        from torch.distributed.device_mesh import init_device_mesh
+
+        return init_device_mesh(self.device_type, (self.world_size,))
+
+    def setUp(self) -> None:
+        super().setUp()
+        self._spawn_threads()
+
+
+class DTensorContinuousTestBase(DTensorTestMixin, MultiProcContinuousTest):
+    @classmethod
+    def backend_str(cls) -> str:
+        return get_config().backend_for(DEVICE_TYPE)
+
+    @classmethod
+    def _init_pg(cls, rank: int, world_size: int, rdvz_file: str) -> None:
+        # too few accelerators skip, as upstream; otherwise each rank binds to its device
+        row = _devices.lookup(DEVICE_TYPE)
+        if row is not None and row.accelerator and not get_config().emulating:
+            if world_size > row.count():
+                sys.exit(TEST_SKIPS[f"multi-gpu-{world_size}"].exit_code)
+            if row.set_device:
+                torch.accelerator.set_device_index(rank)
+        super()._init_pg(rank, world_size, rdvz_file)
 
 
 def with_comms(eager_init: Union[bool, Callable] = False, backend: Optional[str] = None) -> Callable:

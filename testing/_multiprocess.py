@@ -159,6 +159,9 @@ class MultiProcessTestCase(TestCase):
                 check_codes=fn not in self.skip_return_code_checks)
 
     # -- rank side -------------------------------------------------------------------------
+    def _rank_setup(self) -> None:
+        """Runs in each rank before the test body (bases that create the process group override it)."""
+
     @classmethod
     def _run(cls, rank: int, test_name: str, file_name: str, parent_pipe: Any, **kwargs: Any) -> None:
         self = cls(test_name)
@@ -175,6 +178,7 @@ class MultiProcessTestCase(TestCase):
 
             _emulation.apply()
         try:
+            self._rank_setup()
             getattr(self, test_name)()
         except unittest.SkipTest as exc:
             reason = str(exc)

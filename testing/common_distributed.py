@@ -2,6 +2,7 @@
 
 from testing import _devices
 from testing._config import get_config
+from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._dtensor import run_subtests
 from testing._multiprocess import (
     DEFAULT_WORLD_SIZE,
@@ -19,5 +20,5 @@ HAS_ACCELERATOR = any(_devices.lookup(name).present() for name in ("cuda", "hpu"
 __all__ = [
     "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",
     "requires_world_size", "TIMEOUT_DEFAULT", "TIMEOUT_OVERRIDE", "get_timeout", "DEFAULT_WORLD_SIZE",
-    "run_subtests", "ACCELERATOR_DIST_BACKENDS", "DDP_RANK_DEVICES", "HAS_ACCELERATOR",
+    "run_subtests", "MultiThreadedTestCase", "MultiProcContinuousTest", "ACCELERATOR_DIST_BACKENDS", "DDP_RANK_DEVICES", "HAS_ACCELERATOR",
 ]

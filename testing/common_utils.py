@@ -23,10 +23,17 @@ TEST_HPU = _devices.lookup("hpu").present()
 TEST_MPS = _devices.lookup("mps").present()
 TEST_MULTIGPU = TEST_CUDA and _torch.cuda.device_count() >= 2
 TEST_PRIVATEUSE1_DEVICE_TYPE = _torch._C._get_privateuse1_backend_name()
+def skipIfHpu(fn):  # noqa: N802  (upstream's name)
+    """Skip on HPU hosts, as upstream (the reason is upstream's)."""
+    import unittest
+
+    return unittest.skipIf(TEST_HPU, "test doesn't currently work with HPU")(fn)
+
+
 NATIVE_DEVICES = ("cpu", "cuda", "xpu", "meta", "mps", "mtia", TEST_PRIVATEUSE1_DEVICE_TYPE)
 
 __all__ = [
     "SEED", "TestCase", "run_tests", "parametrize", "subtest", "instantiate_parametrized_tests",
     "set_rng_seed", "compose_parametrize_fns", "dtype_name", "TEST_CUDA", "TEST_XPU", "TEST_HPU",
-    "TEST_MPS", "IS_LINUX", "NATIVE_DEVICES",
+    "TEST_MPS", "IS_LINUX", "NATIVE_DEVICES", "skipIfHpu",
 ]

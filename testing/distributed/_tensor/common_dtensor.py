@@ -4,6 +4,8 @@ from testing._dtensor import (
     DEVICE_TYPE,
     NUM_DEVICES,
     PG_BACKEND,
+    DTensorContinuousTestBase,
+    DTensorOpTestBase,
     DTensorTestBase,
     DTensorTestMixin,
     MLPModule,
@@ -12,11 +14,13 @@ from testing._dtensor import (
     skip_unless_torch_gpu,
     with_comms,
 )
+from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._multiprocess import MultiProcessTestCase
 from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
 
 __all__ = [
     "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
     "DEVICE_TYPE", "NUM_DEVICES", "PG_BACKEND", "MLPModule", "MLPStacked", "run_subtests",
-    "TEST_SKIPS", "MultiProcessTestCase",
+    "TEST_SKIPS", "MultiProcessTestCase", "DTensorOpTestBase", "DTensorContinuousTestBase",
+    "MultiThreadedTestCase", "MultiProcContinuousTest",
 ]

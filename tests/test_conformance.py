@@ -68,3 +68,11 @@ def test_op_and_continuous_bases_match_upstream():
     assert upstream[skip_id] == ("error", "unittest.case.SkipTest: not on this sample")
     assert ours[skip_id] == ("skipped", "not on this sample")
     assert {k: v for k, v in ours.items() if k != skip_id} == {k: v for k, v in upstream.items() if k != skip_id}
+
+
+def test_local_tensor_twins_match_upstream():
+    """create_local_tensor_test_class, LocalDTensorOpTestBase: ranks in process, LocalTensorMode."""
+    upstream = upstream_outcomes("upstream_local_sample.py")
+    ours = outcomes(FIXTURES / "upstream_local_sample.py")
+    assert ours == upstream
+    assert ours["DistSampleWithLocalTensor.test_listed_as_skipped"] == ("skipped", "Skipped test")

@@ -15,6 +15,15 @@ from testing._dtensor import (
     with_comms,
 )
 from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
+from testing._localtensor import (
+    LocalDTensorOpTestBase,
+    LocalDTensorTestBase,
+    create_local_tensor_test_class,
+    make_wrapped,
+    map_local_for_rank,
+    map_local_tensor_for_rank,
+    reduce_local_int,
+)
 from testing._multiprocess import MultiProcessTestCase
 from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
 
@@ -22,5 +31,7 @@ __all__ = [
     "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
     "DEVICE_TYPE", "NUM_DEVICES", "PG_BACKEND", "MLPModule", "MLPStacked", "run_subtests",
     "TEST_SKIPS", "MultiProcessTestCase", "DTensorOpTestBase", "DTensorContinuousTestBase",
-    "MultiThreadedTestCase", "MultiProcContinuousTest",
+    "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase",
+    "create_local_tensor_test_class", "make_wrapped", "map_local_for_rank", "map_local_tensor_for_rank",
+    "reduce_local_int",
 ]

@@ -76,3 +76,8 @@ def test_local_tensor_twins_match_upstream():
     ours = outcomes(FIXTURES / "upstream_local_sample.py")
     assert ours == upstream
     assert ours["DistSampleWithLocalTensor.test_listed_as_skipped"] == ("skipped", "Skipped test")
+
+
+def test_model_helpers_match_upstream():
+    """ModelArgs / Transformer / RMSNormPython: names, weight tying, TP and SP plans on 2 ranks."""
+    assert outcomes(FIXTURES / "upstream_model_sample.py") == upstream_outcomes("upstream_model_sample.py")

@@ -24,6 +24,14 @@ from testing._localtensor import (
     map_local_tensor_for_rank,
     reduce_local_int,
 )
+from testing._models import (
+    Attention,
+    FeedForward,
+    ModelArgs,
+    RMSNormPython,
+    Transformer,
+    TransformerBlock,
+)
 from testing._multiprocess import MultiProcessTestCase
 from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
 
@@ -33,5 +41,6 @@ __all__ = [
     "TEST_SKIPS", "MultiProcessTestCase", "DTensorOpTestBase", "DTensorContinuousTestBase",
     "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase",
     "create_local_tensor_test_class", "make_wrapped", "map_local_for_rank", "map_local_tensor_for_rank",
-    "reduce_local_int",
+    "reduce_local_int", "ModelArgs", "Transformer", "TransformerBlock", "Attention", "FeedForward",
+    "RMSNormPython",
 ]

@@ -1,6 +1,6 @@
 """``python -m testing FILE [ARGS]``: run an unmodified upstream test file on this harness.
 
-Its ``torch.testing._internal`` imports resolve to ``testing``; anything the harness does not
+Its imports of upstream's private harness resolve to ``testing``; anything the harness does not
 provide is reported up front as "unsupported upstream API" (exit 2). ARGS are the module's own
 (``--device cpu -v -k ...``).
 """

@@ -1,10 +1,10 @@
-"""Run unmodified upstream test files: ``torch.testing._internal.X`` resolves to ``testing.X``.
+"""Run unmodified upstream test files: upstream harness module ``X`` resolves to ``testing.X``.
 
 Two parts:
 * `check_file` reads a file's import statements before it runs and reports, in one error, every
   upstream module and name it imports that this harness does not provide ("unsupported upstream
   API"), instead of a bare ImportError deep in a traceback;
-* `install` puts a finder first on ``sys.meta_path`` that serves ``torch.testing._internal`` and
+* `install` puts a finder first on ``sys.meta_path`` that serves upstream's harness package and
   its submodules as proxies of the harness's modules, and refuses the ones the harness lacks: an
   upstream file never falls back to torch's private harness.
 """
@@ -21,11 +21,11 @@ import sys
 import types
 from typing import Any, Optional
 
-UPSTREAM = "torch.testing._internal"
+UPSTREAM = "torch.testing._internal"  # the name this module intercepts; never imported from here
 OURS = "testing"
 
 
-# Modules under torch.testing._internal that torch's library code itself imports (FSDP's
+# Modules of upstream's harness package that torch's library code itself imports (FSDP's
 # _flat_param imports FakeProcessGroup): part of torch's implementation, not of the test harness,
 # so they load from torch as they are, for tests too.
 PASS_THROUGH = frozenset({"torch.testing._internal.distributed.fake_pg"})
@@ -36,7 +36,7 @@ class UnsupportedUpstreamAPI(ImportError):
 
 
 def _target(fullname: str) -> Optional[str]:
-    """``torch.testing._internal.common_utils`` -> ``testing.common_utils``; None if not provided."""
+    """Upstream ``<UPSTREAM>.common_utils`` -> ``testing.common_utils``; None if not provided."""
     if fullname == UPSTREAM:
         return OURS
     rest = fullname[len(UPSTREAM) + 1 :]

@@ -112,7 +112,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the selected test ids and exit")
     parser.add_argument("-k", dest="patterns", action="append", default=[])
     parser.add_argument("--upstream-harness", action="store_true",
-                        help="leave torch.testing._internal imports to torch (conformance oracle runs)")
+                        help="leave upstream harness imports to torch itself (conformance oracle runs)")
     parser.add_argument("--expectations", help="TOML expectations file to apply (see testing/_expectations.py)")
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)

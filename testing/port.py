@@ -4,7 +4,7 @@
     python -m testing.port UPSTREAM_FILE --check DEST  exit 1 and show the diff when DEST differs
                                                       from UPSTREAM outside its import statements
 
-Only import statements change: ``torch.testing._internal`` becomes ``testing``. Everything else
+Only import statements change: upstream's private harness package becomes ``testing``. Everything else
 stays byte-identical, so a fork's CI can tell hand edits and stale copies from a clean port.
 """
 
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-UPSTREAM_PACKAGE = "torch.testing._internal"
+UPSTREAM_PACKAGE = "torch.testing._internal"  # the name this tool rewrites; never imported
 PORTED_PACKAGE = "testing"
 _UPSTREAM_NAME = re.compile(r"\btorch\.testing\._internal\b")
 

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import os
 import random
+import re
 import sys
 import types
 import unittest
@@ -49,6 +50,16 @@ def _append_hint(error: BaseException, hint: str) -> None:
         error.args = (error.args[0] + hint, *error.args[1:])
     elif not error.args:
         error.args = (hint,)
+
+
+@contextlib.contextmanager
+def _warn_always() -> Iterator[None]:
+    previous = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        yield
+    finally:
+        torch.set_warn_always(previous)
 
 
 class TestCase(expecttest.TestCase):
@@ -139,12 +150,22 @@ class TestCase(expecttest.TestCase):
     def assertEqualIgnoreType(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
         self.assertEqual(*args, exact_dtype=False, **kwargs)
 
+    def assertNotWarn(self, callable: Callable[[], Any], msg: str = "") -> None:  # noqa: N802
+        """Call ``callable``; fail if it warns (torch's warn-once warnings included)."""
+        with warnings.catch_warnings(record=True) as caught, _warn_always():
+            warnings.simplefilter("always")
+            callable()
+        self.assertTrue(len(caught) == 0, msg)
+
     @contextlib.contextmanager
-    def assertNotWarn(self, msg: str = "") -> Iterator[None]:  # noqa: N802
-        with warnings.catch_warnings(record=True) as caught:
+    def assertWarnsOnceRegex(self, category: type, regex: str = "") -> Iterator[None]:  # noqa: N802
+        """The block must warn ``category`` matching ``regex``, even a TORCH_WARN_ONCE already seen."""
+        pattern = re.compile(regex)
+        with warnings.catch_warnings(record=True) as caught, _warn_always():
             warnings.simplefilter("always")
             yield
-        self.assertTrue(len(caught) == 0, msg or f"expected no warnings, got {[str(w.message) for w in caught]}")
-
-    def assertWarnsOnceRegex(self, category: type, regex: str = "") -> Any:  # noqa: N802
-        return self.assertWarnsRegex(category, regex)
+        if not caught:
+            self.fail("no warning caught")
+        self.assertTrue(any(type(w.message) is category for w in caught))
+        self.assertTrue(any(re.match(pattern, str(w.message)) for w in caught),
+                        f"{pattern}, {[w.message for w in caught if type(w.message) is category]}")

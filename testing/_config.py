@@ -24,6 +24,7 @@ MODULE_FLAGS = {
     "--start-method": "TESTING_START_METHOD",
 }
 START_METHODS = ("zygote", "spawn")
+SANITIZERS = ("ASAN", "DEV_DBG_ASAN", "TSAN", "UBSAN")
 DEFAULT_TIMEOUT = 300
 
 
@@ -48,6 +49,9 @@ class Config:
     print_repro: bool = True
     plugins: tuple[str, ...] = ()
     """Modules imported before the device selection is checked: they register device-table rows."""
+    sanitizers: frozenset[str] = frozenset()
+    """Sanitizer builds this run declares (upstream's PYTORCH_TEST_WITH_ASAN/_DEV_DBG_ASAN/_TSAN/_UBSAN):
+    tests read them as TEST_WITH_* flags to skip themselves, as upstream."""
 
     @property
     def emulating(self) -> bool:
@@ -125,6 +129,7 @@ def from_environment(env: Mapping[str, str]) -> Config:
         backend_overrides=overrides,
         print_repro=env.get("PYTORCH_PRINT_REPRO_ON_FAILURE", "1") != "0",
         plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
+        sanitizers=frozenset(name for name in SANITIZERS if env.get(f"PYTORCH_TEST_WITH_{name}", "0") == "1"),
     )
 
 

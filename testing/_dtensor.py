@@ -103,6 +103,11 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
 
     def init_pg(self, eager_init: bool = False, backend: Optional[str] = None) -> None:
         backend = backend or self.backend
+        config = get_config()
+        if config.emulating:
+            from testing import _emulation
+
+            backend = _emulation.cpu_backend(backend, config.backend_for("cpu"))
         row = _devices.lookup(self.device_type)
         wants_accelerator = any(b in backend for b in ("nccl", "xccl", "hccl")) or (
             row is not None and row.accelerator and backend == row.backend

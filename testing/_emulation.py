@@ -34,3 +34,23 @@ def apply() -> None:
         original(self, module, *args, **kwargs)
 
     FullyShardedDataParallel.__init__ = init_on_cpu
+
+
+ACCELERATOR_BACKENDS = frozenset({"nccl", "ncclx", "xccl", "hccl"})
+
+
+def cpu_backend(backend: str, cpu: str = "gloo") -> str:
+    """The backend a class's own choice becomes on CPU ranks.
+
+    A composite string keeps its CPU part ("cpu:gloo,cuda:nccl" -> "gloo"); an accelerator
+    backend, or one the device table names for an accelerator, becomes the CPU backend; anything
+    else (gloo, mpi, fake, a CPU-capable plug-in backend) is left as it is.
+    """
+    from testing import _devices
+
+    if "," in backend or ":" in backend:
+        parts = dict(part.split(":", 1) for part in backend.split(",") if ":" in part)
+        return parts.get("cpu", cpu)
+    table = _devices.device_table()
+    accelerator_backends = ACCELERATOR_BACKENDS | {row.backend for row in table.values() if row.accelerator}
+    return cpu if backend in accelerator_backends else backend

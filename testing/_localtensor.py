@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import types
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
@@ -22,7 +23,7 @@ from torch.distributed._local_tensor import (
     maybe_run_for_local_tensor,
 )
 
-from testing._dtensor import DTensorOpTestBase, DTensorTestBase
+from testing._dtensor import NUM_DEVICES, DTensorContinuousTestBase, DTensorOpTestBase, DTensorTestBase
 
 
 class _LocalRanks:
@@ -92,6 +93,26 @@ class LocalDTensorTestBase(_LocalRanks, DTensorTestBase):
 
 class LocalDTensorOpTestBase(_LocalRanks, DTensorOpTestBase):
     pass
+
+
+class LocalDTensorContinuousTestBase(_LocalRanks, DTensorContinuousTestBase):
+    """The continuous base's twin: tests carry no @with_comms, so the fake group is made around each."""
+
+    @classmethod
+    def _resolve_world_size(cls, device_type: str) -> int:
+        # in process there are no devices to count: -2 means upstream's NUM_DEVICES
+        if inspect.getattr_static(cls, "world_size", None) == -2:
+            return NUM_DEVICES
+        return super()._resolve_world_size(device_type)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.init_pg()
+
+    def tearDown(self) -> None:
+        if dist.is_initialized():
+            self.destroy_pg()
+        super().tearDown()
 
 
 def make_wrapped(fn: Callable, ctxs: Iterable[Any]) -> Callable:

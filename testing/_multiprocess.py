@@ -14,6 +14,7 @@ Outcome over all ranks (upstream looks at rank 0 only):
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -80,6 +81,8 @@ class MultiProcessTestCase(TestCase):
                 raise ValueError(f"no such test method in {self.__class__}: {method_name}") from exc
 
     def join_or_run(self, fn: Callable) -> Callable:
+        # wraps: unittest reads skip and expected-failure marks off the bound test method
+        @functools.wraps(fn)
         def wrapper(self):
             if self.rank == self.MAIN_PROCESS_RANK:
                 self._join_processes(fn)

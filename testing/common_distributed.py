@@ -10,7 +10,18 @@ from testing._multiprocess import (
     MultiProcessTestCase,
     get_timeout,
 )
-from testing._skips import TEST_SKIPS, TestSkip, requires_world_size, skip_if_lt_x_gpu, skip_if_no_gpu
+from testing._skips import (
+    TEST_SKIPS,
+    TestSkip,
+    requires_accelerator_dist_backend,
+    requires_gloo,
+    requires_mpi,
+    requires_nccl,
+    requires_ucc,
+    requires_world_size,
+    skip_if_lt_x_gpu,
+    skip_if_no_gpu,
+)
 
 TIMEOUT_DEFAULT = int(get_config().timeout)
 ACCELERATOR_DIST_BACKENDS = ["nccl", "xccl", "hccl"]
@@ -21,4 +32,5 @@ __all__ = [
     "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",
     "requires_world_size", "TIMEOUT_DEFAULT", "TIMEOUT_OVERRIDE", "get_timeout", "DEFAULT_WORLD_SIZE",
     "run_subtests", "MultiThreadedTestCase", "MultiProcContinuousTest", "ACCELERATOR_DIST_BACKENDS", "DDP_RANK_DEVICES", "HAS_ACCELERATOR",
+    "requires_nccl", "requires_gloo", "requires_ucc", "requires_mpi", "requires_accelerator_dist_backend",
 ]

@@ -5,18 +5,22 @@ import sys as _sys
 import torch as _torch
 
 from testing import _devices
+from testing._config import get_config as _get_config
 from testing._case import SEED, TestCase, set_rng_seed
 from testing._instantiate import instantiate_parametrized_tests
 from testing._main import run_tests
 from testing._naming import compose_parametrize_fns, dtype_name, parametrize, subtest
+from testing._skips import IS_SANDCASTLE, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 
 IS_LINUX = _sys.platform.startswith("linux")
 IS_WINDOWS = _sys.platform == "win32"
 IS_MACOS = _sys.platform == "darwin"
-IS_SANDCASTLE = False
 IS_FBCODE = False
 TEST_WITH_ROCM = False
-TEST_WITH_TSAN = False
+TEST_WITH_ASAN = "ASAN" in _get_config().sanitizers
+TEST_WITH_DEV_DBG_ASAN = "DEV_DBG_ASAN" in _get_config().sanitizers
+TEST_WITH_TSAN = "TSAN" in _get_config().sanitizers
+TEST_WITH_UBSAN = "UBSAN" in _get_config().sanitizers
 TEST_CUDA = _devices.lookup("cuda").present()
 TEST_XPU = _devices.lookup("xpu").present()
 TEST_HPU = _devices.lookup("hpu").present()
@@ -35,5 +39,7 @@ NATIVE_DEVICES = ("cpu", "cuda", "xpu", "meta", "mps", "mtia", TEST_PRIVATEUSE1_
 __all__ = [
     "SEED", "TestCase", "run_tests", "parametrize", "subtest", "instantiate_parametrized_tests",
     "set_rng_seed", "compose_parametrize_fns", "dtype_name", "TEST_CUDA", "TEST_XPU", "TEST_HPU",
-    "TEST_MPS", "IS_LINUX", "NATIVE_DEVICES", "skipIfHpu",
+    "TEST_MPS", "IS_LINUX", "NATIVE_DEVICES", "skipIfHpu", "TEST_WITH_ASAN", "TEST_WITH_DEV_DBG_ASAN",
+    "TEST_WITH_TSAN", "TEST_WITH_UBSAN", "TEST_WITH_ROCM", "IS_SANDCASTLE", "skip_but_pass_in_sandcastle",
+    "skip_but_pass_in_sandcastle_if",
 ]

@@ -81,3 +81,12 @@ def test_local_tensor_twins_match_upstream():
 def test_model_helpers_match_upstream():
     """ModelArgs / Transformer / RMSNormPython: names, weight tying, TP and SP plans on 2 ranks."""
     assert outcomes(FIXTURES / "upstream_model_sample.py") == upstream_outcomes("upstream_model_sample.py")
+
+
+def test_helpers_beyond_the_seed_match_upstream():
+    """with_temp_dir, requires_nccl/gloo/accelerator backend, sandcastle skips, a composite backend,
+    assertNotWarn (callable form only, as upstream), assertWarnsOnceRegex, expectedFailure."""
+    ours = outcomes(FIXTURES / "upstream_utils_sample.py")
+    assert ours == upstream_outcomes("upstream_utils_sample.py")
+    assert ours["TempDirSample.test_temp_dir_is_shared"] == ("passed", "")
+    assert ours["HelperSample.test_not_warn_context_form_is_not_upstreams"][0] == "error"

@@ -71,3 +71,13 @@ def test_harness_imports_nothing_from_torchs_private_harness():
     proc = run("-c", code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_helpers_sample_on_cpu_ranks_runs_composite_backends_and_leaves_no_temp_dir(tmp_path):
+    """--device cpu: a class's composite backend keeps its CPU part (gloo), backend build checks
+    still skip, and with_temp_dir's directory goes with the test's work directory."""
+    result = reports(FIXTURES / "upstream_utils_sample.py", TESTING_DEVICE="cpu", TMPDIR=str(tmp_path))
+    assert result["CompositeBackendSample.test_composite_backend"]["outcome"] == "passed"
+    assert result["TempDirSample.test_temp_dir_is_shared"]["outcome"] == "passed"
+    assert result["TempDirSample.test_requires_nccl"]["outcome"] == "skipped"
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor_")] == []

@@ -16,6 +16,7 @@ from testing._dtensor import (
 )
 from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._localtensor import (
+    LocalDTensorContinuousTestBase,
     LocalDTensorOpTestBase,
     LocalDTensorTestBase,
     create_local_tensor_test_class,
@@ -39,7 +40,7 @@ __all__ = [
     "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
     "DEVICE_TYPE", "NUM_DEVICES", "PG_BACKEND", "MLPModule", "MLPStacked", "run_subtests",
     "TEST_SKIPS", "MultiProcessTestCase", "DTensorOpTestBase", "DTensorContinuousTestBase",
-    "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase",
+    "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase", "LocalDTensorContinuousTestBase",
     "create_local_tensor_test_class", "make_wrapped", "map_local_for_rank", "map_local_tensor_for_rank",
     "reduce_local_int", "ModelArgs", "Transformer", "TransformerBlock", "Attention", "FeedForward",
     "RMSNormPython",

@@ -2,8 +2,8 @@
 
 Module and parameter names (``tok_embeddings``, ``layers.0.attention.wq``, ...) and the order in
 which parameters are created are upstream's: tests address submodules by name in parallelize plans
-and compare a parallel copy against a single-device copy made from the same seed. The
-mixture-of-experts variant (``num_experts > 0``) is not provided and says so.
+and compare a parallel copy against a single-device copy made from the same seed. With
+``num_experts > 0`` each block's feed-forward is a dense mixture of experts (``_experts``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from testing._redirect import UnsupportedUpstreamAPI
+from testing._experts import ExpertLayer, ExpertParallel, ExpertParallelWithTP, TensorParallelForExpert
 
 
 class RMSNormPython(nn.Module):
@@ -86,20 +86,19 @@ class FeedForward(nn.Module):
 class TransformerBlock(nn.Module):
     def __init__(self, args: ModelArgs) -> None:
         super().__init__()
-        if args.num_experts > 0:
-            raise UnsupportedUpstreamAPI(
-                "unsupported upstream API: ModelArgs(num_experts>0) (ExpertLayer, ExpertParallel, "
-                "TensorParallelForExpert are not provided by testing)"
-            )
         self.attention_norm = nn.LayerNorm(args.dim)
         self.attention = Attention(args)
         self.ffn_norm = nn.LayerNorm(args.dim)
-        self.has_experts = False
-        self.feed_forward = FeedForward(args.dim, hidden_dim=4 * args.dim, dropout_p=args.dropout_p)
+        self.has_experts = args.num_experts > 0
+        if self.has_experts:
+            self.expert_layer = ExpertLayer(args.num_experts, dim=args.dim, hidden_dim=4 * args.dim)
+        else:
+            self.feed_forward = FeedForward(args.dim, hidden_dim=4 * args.dim, dropout_p=args.dropout_p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x + self.attention(self.attention_norm(x))
-        return h + self.feed_forward(self.ffn_norm(h))
+        mlp = self.expert_layer if self.has_experts else self.feed_forward
+        return h + mlp(self.ffn_norm(h))
 
 
 class Transformer(nn.Module):
@@ -134,7 +133,8 @@ class Transformer(nn.Module):
     @staticmethod
     def parallelize(module: "Transformer", tp_mesh: Optional[Any], use_seq_parallel: bool,
                     local_output_for_attn: bool = False, ep_mesh: Optional[Any] = None) -> nn.Module:
-        """Tensor (and sequence) parallelism over ``tp_mesh``, as upstream's plan lays it out."""
+        """Tensor (and sequence) parallelism over ``tp_mesh`` and expert parallelism over ``ep_mesh``,
+        as upstream's plan lays them out."""
         from torch.distributed.tensor import Replicate, Shard
         from torch.distributed.tensor.parallel import (
             ColwiseParallel,
@@ -146,42 +146,54 @@ class Transformer(nn.Module):
 
         if not isinstance(module, Transformer):
             raise AssertionError(f"Requires Transformer but got {module}")
-        if ep_mesh is not None:
-            raise UnsupportedUpstreamAPI("unsupported upstream API: Transformer.parallelize(ep_mesh=...) (expert parallelism)")
-        if tp_mesh is None:
+        if tp_mesh is None and ep_mesh is None:
             raise ValueError("At least one of tp_mesh or ep_mesh must be provided")
         sequence = Shard(1) if use_seq_parallel else Replicate()
-        root = {
-            "tok_embeddings": RowwiseParallel(input_layouts=Replicate(), output_layouts=sequence),
-            "pos_embeddings": RowwiseParallel(input_layouts=Replicate(),
-                                              output_layouts=Shard(0) if use_seq_parallel else Replicate()),
-        }
-        if use_seq_parallel:
-            root["norm"] = SequenceParallel()
-        parallelize_module(module, tp_mesh, root)
 
         def rowwise() -> RowwiseParallel:
             return RowwiseParallel(output_layouts=Shard(1)) if use_seq_parallel else RowwiseParallel()
 
-        for layer in module.layers:
-            plan: dict[str, Any] = {}
+        if tp_mesh is not None:
+            root = {
+                "tok_embeddings": RowwiseParallel(input_layouts=Replicate(), output_layouts=sequence),
+                "pos_embeddings": RowwiseParallel(input_layouts=Replicate(),
+                                                  output_layouts=Shard(0) if use_seq_parallel else Replicate()),
+            }
             if use_seq_parallel:
-                plan["attention"] = PrepareModuleInput(input_layouts=Shard(1), desired_input_layouts=Replicate())
-                plan["attention_norm"] = SequenceParallel()
-                plan["ffn_norm"] = SequenceParallel()
-            for name in ("wq", "wk", "wv"):
-                plan[f"attention.{name}"] = ColwiseParallel(use_local_output=local_output_for_attn)
-            plan["attention.wo"] = rowwise()
-            plan["feed_forward.w1"] = ColwiseParallel(input_layouts=Shard(1)) if use_seq_parallel else ColwiseParallel()
-            plan["feed_forward.w2"] = rowwise()
-            parallelize_module(layer, tp_mesh, plan)
+                root["norm"] = SequenceParallel()
+            parallelize_module(module, tp_mesh, root)
 
-        output_plan = (ColwiseParallel(input_layouts=Shard(1), output_layouts=Replicate()) if use_seq_parallel
-                       else ColwiseParallel(output_layouts=Replicate()))
-        parallelize_module(module.output, tp_mesh, output_plan)
-        if local_output_for_attn:
-            for layer in module.layers:
-                layer.attention.n_heads = module.model_args.n_heads // tp_mesh.size()
-        if module.model_args.weight_tying:  # keep parameter and gradient shared after sharding
-            module.output.weight = module.tok_embeddings.weight
+        for layer in module.layers:
+            if tp_mesh is not None:
+                plan: dict[str, Any] = {}
+                if use_seq_parallel:
+                    plan["attention"] = PrepareModuleInput(input_layouts=Shard(1), desired_input_layouts=Replicate())
+                    plan["attention_norm"] = SequenceParallel()
+                    plan["ffn_norm"] = SequenceParallel()
+                for name in ("wq", "wk", "wv"):
+                    plan[f"attention.{name}"] = ColwiseParallel(use_local_output=local_output_for_attn)
+                plan["attention.wo"] = rowwise()
+                if not layer.has_experts:
+                    plan["feed_forward.w1"] = ColwiseParallel(input_layouts=Shard(1)) if use_seq_parallel else ColwiseParallel()
+                    plan["feed_forward.w2"] = rowwise()
+                elif ep_mesh is None:  # experts get tensor parallelism only
+                    plan["expert_layer.experts"] = (
+                        TensorParallelForExpert(input_layouts=Shard(0), output_layouts=Shard(0)) if use_seq_parallel
+                        else TensorParallelForExpert())
+                parallelize_module(layer, tp_mesh, plan)
+            if ep_mesh is not None and layer.has_experts:
+                if tp_mesh is not None:
+                    parallelize_module(layer.expert_layer, ep_mesh, ExpertParallelWithTP(ep_mesh, tp_mesh))
+                else:
+                    parallelize_module(layer.expert_layer.experts, ep_mesh, ExpertParallel())
+
+        if tp_mesh is not None:
+            output_plan = (ColwiseParallel(input_layouts=Shard(1), output_layouts=Replicate()) if use_seq_parallel
+                           else ColwiseParallel(output_layouts=Replicate()))
+            parallelize_module(module.output, tp_mesh, output_plan)
+            if local_output_for_attn:
+                for layer in module.layers:
+                    layer.attention.n_heads = module.model_args.n_heads // tp_mesh.size()
+            if module.model_args.weight_tying:  # keep parameter and gradient shared after sharding
+                module.output.weight = module.tok_embeddings.weight
         return module

@@ -25,6 +25,13 @@ from testing._localtensor import (
     map_local_tensor_for_rank,
     reduce_local_int,
 )
+from testing._experts import (
+    ExpertLayer,
+    ExpertParallel,
+    ExpertParallelWithTP,
+    Experts,
+    TensorParallelForExpert,
+)
 from testing._models import (
     Attention,
     FeedForward,
@@ -43,5 +50,5 @@ __all__ = [
     "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase", "LocalDTensorContinuousTestBase",
     "create_local_tensor_test_class", "make_wrapped", "map_local_for_rank", "map_local_tensor_for_rank",
     "reduce_local_int", "ModelArgs", "Transformer", "TransformerBlock", "Attention", "FeedForward",
-    "RMSNormPython",
+    "RMSNormPython", "Experts", "ExpertLayer", "ExpertParallel", "ExpertParallelWithTP", "TensorParallelForExpert",
 ]

@@ -81,3 +81,13 @@ def test_helpers_sample_on_cpu_ranks_runs_composite_backends_and_leaves_no_temp_
     assert result["TempDirSample.test_temp_dir_is_shared"]["outcome"] == "passed"
     assert result["TempDirSample.test_requires_nccl"]["outcome"] == "skipped"
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor_")] == []
+
+
+def test_with_temp_dir_waits_for_every_rank_before_removing(tmp_path):
+    """Difference from upstream: its rank 0 removes the directory as soon as its own test body
+    returns, so a slower rank finds it gone; here the ranks meet first."""
+    ours = reports(FIXTURES / "tempdir_slow_rank.py", TMPDIR=str(tmp_path))
+    assert ours["SlowReader.test_late_read"]["outcome"] == "passed"
+    upstream = reports(FIXTURES / "tempdir_slow_rank.py", upstream=True)
+    assert upstream["SlowReader.test_late_read"]["outcome"] in ("failed", "error")
+    assert "AssertionError" in upstream["SlowReader.test_late_read"]["message"]

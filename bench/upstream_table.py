@@ -43,16 +43,27 @@ def summary(result: dict[str, tuple[str, str]]) -> str:
     if len(result) == 1 and next(iter(result)).startswith("<"):
         outcome, message = next(iter(result.values()))
         return f"does not load: {message[:140]}"
+    if not result:
+        return "0 tests"
     counts = collections.Counter(outcome for outcome, _ in result.values())
-    return f"{len(result)} tests: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) if result else "0 tests"
+    text = f"{len(result)} tests: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    problems = sorted({message.splitlines()[0][:100] for outcome, message in result.values()
+                       if outcome in ("error", "failed") and message})
+    if problems:  # what went wrong, once per distinct first line
+        text += " (" + "; ".join(problems[:2]) + ("; ..." if len(problems) > 2 else "") + ")"
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("manifest", type=Path)
     parser.add_argument("--copies", type=Path, required=True, help="folder holding the local copies")
-    parser.add_argument("--timeout", type=float, default=1200)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds for one file under one harness")
+    parser.add_argument("--rank-timeout", type=float, default=900,
+                        help="DISTRIBUTED_TESTS_DEFAULT_TIMEOUT for both harnesses: some upstream tests "
+                             "(test_convolution_ops' depthwise case) need minutes on CPU ranks")
     args = parser.parse_args()
+    rank_timeout = {"DISTRIBUTED_TESTS_DEFAULT_TIMEOUT": f"{args.rank_timeout:g}"}
     print("| upstream file | repo @ commit | torch's harness | this harness | same ids and outcomes | this harness, --device cpu | note |")
     print("|---|---|---|---|---|---|---|")
     for line in args.manifest.read_text().splitlines():
@@ -60,9 +71,9 @@ def main() -> None:
             continue
         upstream_path, repo, commit, local, note = (line.split("\t") + [""] * 5)[:5]
         path = args.copies / local
-        oracle = run(path, "--upstream-harness", timeout=args.timeout)
-        ours = run(path, timeout=args.timeout)
-        emulated = run(path, timeout=args.timeout, TESTING_DEVICE="cpu")
+        oracle = run(path, "--upstream-harness", timeout=args.timeout, **rank_timeout)
+        ours = run(path, timeout=args.timeout, **rank_timeout)
+        emulated = run(path, timeout=args.timeout, TESTING_DEVICE="cpu", **rank_timeout)
         same = "yes" if {k: v[0] for k, v in oracle.items()} == {k: v[0] for k, v in ours.items()} else "no"
         print(f"| {upstream_path} | {repo} @ {commit[:10]} | {summary(oracle)} | {summary(ours)} | {same} | {summary(emulated)} | {note} |")
 

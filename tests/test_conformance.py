@@ -91,3 +91,24 @@ def test_helpers_beyond_the_seed_match_upstream():
     assert ours == upstream_outcomes("upstream_utils_sample.py")
     assert ours["TempDirSample.test_temp_dir_is_shared"] == ("passed", "")
     assert ours["HelperSample.test_not_warn_context_form_is_not_upstreams"][0] == "error"
+
+
+def test_shard_order_and_rule_helpers_match_upstream():
+    """generate_shard_orders / patched_distribute_tensor / redistribute / make_full_tensor,
+    validate_sharding_rule_sample(_backward) and op_strategy_context on a 2-D mesh of 4 ranks."""
+    assert outcomes(FIXTURES / "upstream_sharding_sample.py") == upstream_outcomes("upstream_sharding_sample.py")
+
+
+def test_generate_shard_orders_lists_upstreams_orders_in_upstreams_order():
+    import types
+
+    from torch.testing._internal.distributed._tensor import common_dtensor as oracle
+
+    from testing._sharding import generate_shard_orders, shard_order_to_placement
+
+    for ndim in (1, 2, 3):
+        mesh = types.SimpleNamespace(ndim=ndim)
+        for rank in (1, 2, 3):
+            ours, theirs = list(generate_shard_orders(mesh, rank)), list(oracle.generate_shard_orders(mesh, rank))
+            assert ours == theirs and ours
+            assert [shard_order_to_placement(o, mesh) for o in ours] == [oracle.shard_order_to_placement(o, mesh) for o in theirs]

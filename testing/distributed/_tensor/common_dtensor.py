@@ -41,6 +41,16 @@ from testing._models import (
     TransformerBlock,
 )
 from testing._multiprocess import MultiProcessTestCase
+from testing._sharding import (
+    generate_shard_orders,
+    make_full_tensor,
+    op_strategy_context,
+    patched_distribute_tensor,
+    redistribute,
+    shard_order_to_placement,
+    validate_sharding_rule_sample,
+    validate_sharding_rule_sample_backward,
+)
 from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
 
 __all__ = [
@@ -51,4 +61,6 @@ __all__ = [
     "create_local_tensor_test_class", "make_wrapped", "map_local_for_rank", "map_local_tensor_for_rank",
     "reduce_local_int", "ModelArgs", "Transformer", "TransformerBlock", "Attention", "FeedForward",
     "RMSNormPython", "Experts", "ExpertLayer", "ExpertParallel", "ExpertParallelWithTP", "TensorParallelForExpert",
+    "generate_shard_orders", "make_full_tensor", "op_strategy_context", "patched_distribute_tensor", "redistribute",
+    "shard_order_to_placement", "validate_sharding_rule_sample", "validate_sharding_rule_sample_backward",
 ]

@@ -74,10 +74,11 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
     all_tests = [r for run in runs for r in run.tests]
     w("")
     w("=" * 30 + " summary " + "=" * 30)
-    w(f"{'file':<60} {'passed':>6} {'failed':>6} {'skipped':>7} {'errors':>6} {'time':>8}")
+    width = max([60, *(len(run.file) for run in runs)])  # long paths keep the columns aligned
+    w(f"{'file':<{width}} {'passed':>6} {'failed':>6} {'skipped':>7} {'errors':>6} {'time':>8}")
     for run in runs:
         t = count(run.tests)
-        w(f"{run.file:<60} {t['passed']:>6} {t['failed']:>6} {t['skipped']:>7} {t['errors']:>6} {run.wall:>7.1f}s")
+        w(f"{run.file:<{width}} {t['passed']:>6} {t['failed']:>6} {t['skipped']:>7} {t['errors']:>6} {run.wall:>7.1f}s")
     slowest = sorted((r for r in all_tests if r.duration), key=lambda r: -r.duration)[:5]
     if slowest:
         w("slowest tests:")

@@ -91,3 +91,9 @@ def test_with_temp_dir_waits_for_every_rank_before_removing(tmp_path):
     upstream = reports(FIXTURES / "tempdir_slow_rank.py", upstream=True)
     assert upstream["SlowReader.test_late_read"]["outcome"] in ("failed", "error")
     assert "AssertionError" in upstream["SlowReader.test_late_read"]["message"]
+
+
+def test_a_32_rank_world_with_a_3d_mesh_runs_unmodified():
+    """world_size up to 32: an upstream-style class on 32 CPU ranks, a (2, 4, 4) mesh."""
+    result = reports(FIXTURES / "upstream_large_world.py")
+    assert result["LargeWorld.test_three_dim_mesh_collectives"]["outcome"] == "passed", result

@@ -89,8 +89,8 @@ def test_with_temp_dir_waits_for_every_rank_before_removing(tmp_path):
     ours = reports(FIXTURES / "tempdir_slow_rank.py", TMPDIR=str(tmp_path))
     assert ours["SlowReader.test_late_read"]["outcome"] == "passed"
     upstream = reports(FIXTURES / "tempdir_slow_rank.py", upstream=True)
+    # upstream: rank 1's check fails, or gloo reports rank 0 leaving first; either way not a pass
     assert upstream["SlowReader.test_late_read"]["outcome"] in ("failed", "error")
-    assert "AssertionError" in upstream["SlowReader.test_late_read"]["message"]
 
 
 def test_a_32_rank_world_with_a_3d_mesh_runs_unmodified():

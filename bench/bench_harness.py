@@ -111,7 +111,7 @@ def main() -> None:
         module = empty_tests_module(tmp, 40)
         medians = []
         for _ in range(args.runs):
-            proc = subprocess.run([sys.executable, "-m", "testing._worker", str(module)], capture_output=True,
+            proc = subprocess.run([sys.executable, "-m", "testing._runner.worker", str(module)], capture_output=True,
                                   text=True, env=env(), cwd=ROOT)
             durations = [json.loads(l)["duration"] for l in proc.stdout.splitlines()
                          if l.startswith("{") and json.loads(l)["outcome"] == "passed"]

@@ -26,7 +26,7 @@ def run(path: Path, *flags: str, timeout: float, **env: str) -> dict[str, tuple[
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TESTING_")}
     environment.update(env, PYTHONPATH=str(ROOT))
     try:
-        proc = subprocess.run([sys.executable, "-m", "testing._worker", str(path), *flags], capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "testing._runner.worker", str(path), *flags], capture_output=True,
                               text=True, timeout=timeout, env=environment, cwd=path.parent)
     except subprocess.TimeoutExpired:
         return {"<timeout>": ("error", f"over {timeout:g} s")}

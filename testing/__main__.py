@@ -9,7 +9,7 @@ import os
 import runpy
 import sys
 
-from testing import _redirect
+from testing._fork import redirect as _redirect
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Upstream path: common_device_type of torch's private testing package (same public names)."""
 
-from testing._instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
+from testing._core.instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
 
 CPUTestBase = device_base("cpu")
 CUDATestBase = device_base("cuda")

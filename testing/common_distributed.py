@@ -1,16 +1,16 @@
 """Upstream path: common_distributed of torch's private testing package (same public names)."""
 
-from testing import _devices
-from testing._config import get_config
-from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
-from testing._dtensor import run_subtests
-from testing._multiprocess import (
+from testing._core import devices as _devices
+from testing._core.config import get_config
+from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
+from testing._ranks.dtensor import run_subtests
+from testing._ranks.multiprocess import (
     DEFAULT_WORLD_SIZE,
     TIMEOUT_OVERRIDE,
     MultiProcessTestCase,
     get_timeout,
 )
-from testing._skips import (
+from testing._core.skips import (
     TEST_SKIPS,
     TestSkip,
     requires_accelerator_dist_backend,

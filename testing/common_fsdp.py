@@ -2,9 +2,9 @@
 
 import torch
 
-from testing import _devices
-from testing._config import get_config
-from testing._multiprocess import DEFAULT_WORLD_SIZE
+from testing._core import devices as _devices
+from testing._core.config import get_config
+from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE
 
 
 def _pick() -> tuple[str, str, int]:

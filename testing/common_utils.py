@@ -4,13 +4,13 @@ import sys as _sys
 
 import torch as _torch
 
-from testing import _devices
-from testing._config import get_config as _get_config
-from testing._case import SEED, TestCase, set_rng_seed
-from testing._instantiate import instantiate_parametrized_tests
-from testing._main import run_tests
-from testing._naming import compose_parametrize_fns, dtype_name, parametrize, subtest
-from testing._skips import IS_SANDCASTLE, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
+from testing._core import devices as _devices
+from testing._core.config import get_config as _get_config
+from testing._core.case import SEED, TestCase, set_rng_seed
+from testing._core.instantiate import instantiate_parametrized_tests
+from testing._runner.module_cli import run_tests
+from testing._core.naming import compose_parametrize_fns, dtype_name, parametrize, subtest
+from testing._core.skips import IS_SANDCASTLE, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 
 IS_LINUX = _sys.platform.startswith("linux")
 IS_WINDOWS = _sys.platform == "win32"

@@ -32,7 +32,7 @@ def reports(path: Path, *args: str, timeout: float = 600, upstream: bool = False
     ``upstream=True`` (the oracle), else under this one (upstream imports redirected)."""
     flags = ["--upstream-harness"] if upstream else []
     proc = subprocess.run(
-        [sys.executable, "-m", "testing._worker", str(path), *flags, *args],
+        [sys.executable, "-m", "testing._runner.worker", str(path), *flags, *args],
         capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
     )
     result = {}

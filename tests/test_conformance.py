@@ -104,7 +104,7 @@ def test_generate_shard_orders_lists_upstreams_orders_in_upstreams_order():
 
     from torch.testing._internal.distributed._tensor import common_dtensor as oracle
 
-    from testing._sharding import generate_shard_orders, shard_order_to_placement
+    from testing._helpers.sharding import generate_shard_orders, shard_order_to_placement
 
     for ndim in (1, 2, 3):
         mesh = types.SimpleNamespace(ndim=ndim)

@@ -5,10 +5,10 @@ import unittest
 
 import pytest
 
-from testing import _devices
-from testing._config import Config, reset_config
-from testing._instantiate import instantiate_device_type_tests
-from testing._skips import requires_world_size, skip_if_lt_x_gpu
+from testing._core import devices as _devices
+from testing._core.config import Config, reset_config
+from testing._core.instantiate import instantiate_device_type_tests
+from testing._core.skips import requires_world_size, skip_if_lt_x_gpu
 from testing.common_utils import TestCase
 
 

@@ -120,8 +120,8 @@ def test_ranks_listen_on_loopback_only():
 
 
 def test_timeout_sources_are_named():
-    from testing._config import Config, reset_config
-    from testing._multiprocess import TIMEOUT_OVERRIDE, timeout_and_source
+    from testing._core.config import Config, reset_config
+    from testing._ranks.multiprocess import TIMEOUT_OVERRIDE, timeout_and_source
 
     try:
         reset_config(Config(timeout=42.0, timeout_source="DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"))

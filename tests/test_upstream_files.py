@@ -17,7 +17,7 @@ def test_redirected_imports_resolve_to_the_harness_and_never_fall_back():
     assert result["TestRuntimeImports.test_torch_library_modules_still_load"]["outcome"] == "passed"
     refused = result["TestRuntimeImports.test_unprovided_module_is_refused"]
     assert refused["outcome"] == "error"
-    assert refused["message"] == ("testing._redirect.UnsupportedUpstreamAPI: unsupported upstream API: module "
+    assert refused["message"] == ("testing._fork.redirect.UnsupportedUpstreamAPI: unsupported upstream API: module "
                                   "torch.testing._internal.common_methods_invocations is not provided by testing")
 
 
@@ -64,8 +64,8 @@ def test_harness_imports_nothing_from_torchs_private_harness():
         "before = {k for k in sys.modules if k.startswith('torch.testing._internal')}\n"
         "import testing.common_utils, testing.common_device_type, testing.common_distributed\n"
         "import testing.common_fsdp, testing.distributed._tensor.common_dtensor\n"
-        "import testing._runner.cli, testing._worker, testing.port, testing._redirect, testing._expectations\n"
-        "import testing._emulation, testing._engine, testing._zygote\n"
+        "import testing._runner.cli, testing._runner.worker, testing.port, testing._fork.redirect, testing._fork.expectations\n"
+        "import testing._ranks.emulation, testing._ranks.engine, testing._ranks.zygote\n"
         "print(sorted(k for k in sys.modules if k.startswith('torch.testing._internal') and k not in before))\n"
     )
     proc = run("-c", code)

@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from testing import _config, _expectations
-from testing._result import TestReport
+from testing._core import config as _config
+
+from testing._fork import expectations as _expectations
+from testing._runner.result import TestReport
 
 from . import cache, discovery, junit
 from .execute import FileRun, run_file

@@ -1,4 +1,4 @@
-"""Run one test file in its own subprocess (``python -m testing._worker``) and stream its reports."""
+"""Run one test file in its own subprocess (``python -m testing._runner.worker``) and stream its reports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from testing._result import TestReport
+from testing._runner.result import TestReport
 
 
 @dataclasses.dataclass
@@ -61,7 +61,7 @@ def run_file(
         report_path = Path(tmp) / "reports.jsonl"
         log_path = Path(tmp) / "output.log"
         report_path.touch()
-        command = [sys.executable, "-m", "testing._worker", str(file), *names, "--report", str(report_path)]
+        command = [sys.executable, "-m", "testing._runner.worker", str(file), *names, "--report", str(report_path)]
         command += [f"-k{p}" for p in patterns] + (["--list"] if list_only else [])
         command += ["--expectations", expectations] if expectations else []
         started = time.monotonic()

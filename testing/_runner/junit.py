@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from testing._result import TestReport
+from testing._runner.result import TestReport
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from testing._result import TestReport
+from testing._runner.result import TestReport
 
 from .execute import FileRun
 

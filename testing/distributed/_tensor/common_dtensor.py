@@ -1,6 +1,6 @@
 """Upstream path: distributed/_tensor/common_dtensor of torch's private testing package."""
 
-from testing._dtensor import (
+from testing._ranks.dtensor import (
     DEVICE_TYPE,
     NUM_DEVICES,
     PG_BACKEND,
@@ -14,8 +14,8 @@ from testing._dtensor import (
     skip_unless_torch_gpu,
     with_comms,
 )
-from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
-from testing._localtensor import (
+from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
+from testing._ranks.localtensor import (
     LocalDTensorContinuousTestBase,
     LocalDTensorOpTestBase,
     LocalDTensorTestBase,
@@ -25,14 +25,14 @@ from testing._localtensor import (
     map_local_tensor_for_rank,
     reduce_local_int,
 )
-from testing._experts import (
+from testing._helpers.experts import (
     ExpertLayer,
     ExpertParallel,
     ExpertParallelWithTP,
     Experts,
     TensorParallelForExpert,
 )
-from testing._models import (
+from testing._helpers.models import (
     Attention,
     FeedForward,
     ModelArgs,
@@ -40,8 +40,8 @@ from testing._models import (
     Transformer,
     TransformerBlock,
 )
-from testing._multiprocess import MultiProcessTestCase
-from testing._sharding import (
+from testing._ranks.multiprocess import MultiProcessTestCase
+from testing._helpers.sharding import (
     generate_shard_orders,
     make_full_tensor,
     op_strategy_context,
@@ -51,7 +51,7 @@ from testing._sharding import (
     validate_sharding_rule_sample,
     validate_sharding_rule_sample_backward,
 )
-from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
+from testing._core.skips import TEST_SKIPS, skip_if_lt_x_gpu
 
 __all__ = [
     "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",

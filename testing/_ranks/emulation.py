@@ -46,7 +46,7 @@ def cpu_backend(backend: str, cpu: str = "gloo") -> str:
     backend, or one the device table names for an accelerator, becomes the CPU backend; anything
     else (gloo, mpi, fake, a CPU-capable plug-in backend) is left as it is.
     """
-    from testing import _devices
+    from testing._core import devices as _devices
 
     if "," in backend or ":" in backend:
         parts = dict(part.split(":", 1) for part in backend.split(",") if ":" in part)

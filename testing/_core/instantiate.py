@@ -3,7 +3,7 @@
 ``instantiate_device_type_tests`` follows upstream step by step (the generic class leaves the
 scope first and always; only its own ``test*`` members are instantiated; the device base comes
 first in the MRO; names are ``<test>_<params>_<device><dtype>``), with the device selection of
-``testing._config`` deciding which device classes exist:
+``testing._core.config`` deciding which device classes exist:
 
 * no selection: upstream's rule, device types present here that the module allows;
 * ``--device NAME``: only that type, when the module allows it;
@@ -19,9 +19,11 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Optional, Union
 
-from testing import _devices, _naming
-from testing._case import TestCase
-from testing._config import get_config
+from testing._core import devices as _devices
+
+from testing._core import naming as _naming
+from testing._core.case import TestCase
+from testing._core.config import get_config
 
 DeviceFilter = Optional[Union[str, Iterable[str]]]
 

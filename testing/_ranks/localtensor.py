@@ -23,7 +23,7 @@ from torch.distributed._local_tensor import (
     maybe_run_for_local_tensor,
 )
 
-from testing._dtensor import NUM_DEVICES, DTensorContinuousTestBase, DTensorOpTestBase, DTensorTestBase
+from testing._ranks.dtensor import NUM_DEVICES, DTensorContinuousTestBase, DTensorOpTestBase, DTensorTestBase
 
 
 class _LocalRanks:

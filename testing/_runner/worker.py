@@ -1,6 +1,6 @@
 """Run one test file and stream a TestReport per outcome as JSON lines (the runner's subprocess).
 
-``python -m testing._worker FILE [--report OUT] [--list] [-k PATTERN]... [Class[.test]]...``
+``python -m testing._runner.worker FILE [--report OUT] [--list] [-k PATTERN]... [Class[.test]]...``
 
 The file is imported under its own name (not ``__main__``), so its ``run_tests()`` block does not
 run; a file that fails to import becomes one "error" report naming the file, never a vanished file.
@@ -18,8 +18,8 @@ import unittest
 from collections.abc import Iterator
 from typing import Optional, TextIO
 
-from testing import _redirect
-from testing._result import ReportingResult, TestReport, first_line
+from testing._fork import redirect as _redirect
+from testing._runner.result import ReportingResult, TestReport, first_line
 
 if os.environ.get("TESTING_REDIRECT") == "1":  # a spawned rank re-imports the file: same resolution
     _redirect.install()
@@ -69,7 +69,7 @@ def _device_of(test: unittest.TestCase) -> Optional[str]:
     device = getattr(type(test), "device_type", None)
     if isinstance(device, str):
         return device
-    from testing._config import get_config
+    from testing._core.config import get_config
 
     return get_config().device
 
@@ -82,7 +82,7 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
     """
     import torch
 
-    from testing import _expectations
+    from testing._fork import expectations as _expectations
 
     entries = _expectations.load(path)
     to_run, skipped = [], []
@@ -106,7 +106,7 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testing._worker")
+    parser = argparse.ArgumentParser(prog="python -m testing._runner.worker")
     parser.add_argument("file")
     parser.add_argument("--report", help="write JSON-lines reports here (default: stdout)")
     parser.add_argument("--list", action="store_true", help="print the selected test ids and exit")
@@ -142,8 +142,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             emit(TestReport(".".join(test.id().split(".")[-2:]), "listed", file=display))
         return 0
     emit(TestReport("<collected>", "collected", message=str(len(tests)), file=display))
-    if "testing._multiprocess" in sys.modules:
-        from testing import _engine, _main
+    if "testing._ranks.multiprocess" in sys.modules:
+        from testing._ranks import engine as _engine
+        from testing._runner import module_cli as _main
 
         _main._interrupt_on_sigterm()
         _engine.prestart(module.__name__)
@@ -158,8 +159,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             result.stopTest(test)
         unittest.TestSuite(tests).run(result)
     finally:
-        if "testing._engine" in sys.modules:
-            sys.modules["testing._engine"].shutdown()
+        if "testing._ranks.engine" in sys.modules:
+            sys.modules["testing._ranks.engine"].shutdown()
     return 0 if result.wasSuccessful() else 1
 
 

@@ -12,8 +12,8 @@ import unittest
 from collections.abc import Callable
 from typing import NamedTuple, Optional
 
-from testing import _devices
-from testing._config import get_config
+from testing._core import devices as _devices
+from testing._core.config import get_config
 
 
 class TestSkip(NamedTuple):

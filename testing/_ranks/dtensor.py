@@ -12,11 +12,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from testing import _devices
-from testing._config import get_config
-from testing._autocomms import MultiProcContinuousTest, MultiThreadedTestCase
-from testing._multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
-from testing._skips import TEST_SKIPS, skip_if_lt_x_gpu
+from testing._core import devices as _devices
+from testing._core.config import get_config
+from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
+from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
+from testing._core.skips import TEST_SKIPS, skip_if_lt_x_gpu
 
 
 def _default_device_type() -> str:
@@ -105,7 +105,7 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
         backend = backend or self.backend
         config = get_config()
         if config.emulating:
-            from testing import _emulation
+            from testing._ranks import emulation as _emulation
 
             backend = _emulation.cpu_backend(backend, config.backend_for("cpu"))
         row = _devices.lookup(self.device_type)

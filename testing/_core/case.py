@@ -18,8 +18,10 @@ import expecttest
 import numpy as np
 import torch
 
-from testing import _compare, _skips
-from testing._config import get_config
+from testing._core import compare as _compare
+
+from testing._core import skips as _skips
+from testing._core.config import get_config
 
 SEED = 1234
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from testing._experts import ExpertLayer, ExpertParallel, ExpertParallelWithTP, TensorParallelForExpert
+from testing._helpers.experts import ExpertLayer, ExpertParallel, ExpertParallelWithTP, TensorParallelForExpert
 
 
 class RMSNormPython(nn.Module):

@@ -24,8 +24,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any, Optional, Union
 
-from testing import _zygote
-from testing._config import get_config
+from testing._ranks import zygote as _zygote
+from testing._core.config import get_config
 
 STACK_SIGNAL = signal.SIGUSR1
 FAULT_GRACE_S = 1.0
@@ -72,7 +72,7 @@ def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, kwargs: 
     stacks = open(os.path.join(workdir, f"rank{rank}.stacks"), "w")
     faulthandler.enable(file=stacks, all_threads=True)
     faulthandler.register(STACK_SIGNAL, file=stacks, all_threads=True, chain=False)
-    loopback = __import__("testing._devices", fromlist=["_"]).loopback_interface()
+    loopback = __import__("testing._core.devices", fromlist=["_"]).loopback_interface()
     if loopback:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")

@@ -9,9 +9,9 @@ import sys
 import unittest
 from typing import Optional
 
-from testing import _engine
-from testing._case import set_rng_seed
-from testing._config import get_config
+from testing._ranks import engine as _engine
+from testing._core.case import set_rng_seed
+from testing._core.config import get_config
 
 
 def _interrupt_on_sigterm() -> None:

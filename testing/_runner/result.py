@@ -15,7 +15,7 @@ import unittest
 from collections.abc import Callable
 from typing import Any, Optional
 
-from testing import _skips
+from testing._core import skips as _skips
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
 

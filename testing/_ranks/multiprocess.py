@@ -29,9 +29,11 @@ from typing import Any, Optional
 
 import torch.distributed as dist
 
-from testing import _engine, _skips
-from testing._case import TestCase, set_rng_seed
-from testing._config import get_config
+from testing._ranks import engine as _engine
+
+from testing._core import skips as _skips
+from testing._core.case import TestCase, set_rng_seed
+from testing._core.config import get_config
 
 DEFAULT_WORLD_SIZE = 4
 TIMEOUT_OVERRIDE: dict[str, int] = {"test_ddp_uneven_inputs": 400, "test_DistributedDataParallel": 500}
@@ -177,7 +179,7 @@ class MultiProcessTestCase(TestCase):
         set_rng_seed()
         config = get_config()
         if config.emulating:
-            from testing import _emulation
+            from testing._ranks import emulation as _emulation
 
             _emulation.apply()
         try:

@@ -11,7 +11,7 @@ import unittest
 
 from torch.utils._triton import has_triton
 
-from testing import _devices
+from testing._core import devices as _devices
 
 GPU_TYPES = ("cuda", "xpu")  # the device types inductor generates triton code for
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, MutableSequence
 from typing import Optional
 
-from testing import _devices
+from testing._core import devices as _devices
 
 # flag on a module's command line -> environment variable that carries it to other processes
 MODULE_FLAGS = {

@@ -22,8 +22,8 @@ from typing import Any, Optional
 import torch
 import torch.distributed as dist
 
-from testing._config import get_config
-from testing._multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
+from testing._core.config import get_config
+from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
 
 
 class _AutoCommsTestCase(MultiProcessTestCase):

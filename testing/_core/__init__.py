@@ -1,0 +1,1 @@
+"""The core: configuration, the device table, naming, instantiation, TestCase and assertEqual, skips."""

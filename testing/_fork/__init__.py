@@ -1,0 +1,1 @@
+"""Fork tools: running upstream files as they are (redirect), porting and checking copies, expectations files."""

@@ -62,26 +62,32 @@ def _has(module: Any, fullname: str, name: str, side: str) -> bool:
     return not (side == "testing" and _is_unsupported_stub(obj))
 
 
-def probe(side: str, pairs: list[Pair]) -> dict[str, bool]:
-    """Run in a subprocess: "module:name" -> whether that side provides it (one import per module)."""
+def probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
+    """Run in a subprocess: "module:name" -> provided (one import per module), and import errors."""
     modules: dict[str, Any] = {}
     result: dict[str, bool] = {}
+    errors: dict[str, str] = {}
     for module_name, name in pairs:
         fullname = PREFIX[side] + module_name
         if module_name not in modules:
             try:
                 modules[module_name] = importlib.import_module(fullname)
-            except BaseException:  # ImportError, unsupported-API errors, SystemExit from module code
+            except BaseException as exc:  # ImportError, unsupported-API errors, SystemExit from module code
                 modules[module_name] = None
+                absent = isinstance(exc, ModuleNotFoundError) and fullname.startswith(exc.name or "?")
+                if not absent:  # the module exists but broke on import: worth a line in the report
+                    errors[module_name] = f"{type(exc).__name__}: {exc}"[:200]
         module = modules[module_name]
         result[f"{module_name}:{name}"] = module is not None and (name == MODULE or _has(module, fullname, name, side))
-    return result
+    return {"present": result, "import_errors": errors}
 
 
-def run_probe(side: str, pairs: list[Pair]) -> dict[str, bool]:
+def run_probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
     """Run `probe` for one side in a fresh interpreter, in a scratch directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESTING_")}
     env["PYTHONPATH"] = str(ROOT) if side == "testing" else ""
+    for key, value in (("BACKEND", "gloo"), ("WORLD_SIZE", "2")):  # upstream's distributed_test reads both
+        env.setdefault(key, value)                                  # at import; its runner sets them
     with tempfile.TemporaryDirectory() as scratch:
         pairs_file, out_file = Path(scratch, "pairs.json"), Path(scratch, "out.json")
         pairs_file.write_text(json.dumps(pairs))
@@ -100,7 +106,8 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
     files = [f for f in census["files"] if not (f["legacy_path"] or f["old_version"] or f["scratch_or_helper"])]
     needs: dict[str, list[Pair]] = {f["path"]: sorted({(m, n) for m, n in f["pairs"]}) for f in files}
     every = sorted({p for pairs in needs.values() for p in pairs})
-    upstream, ours = run_probe("upstream", every), run_probe("testing", every)
+    probes = {side: run_probe(side, every) for side in PREFIX}
+    upstream, ours = probes["upstream"]["present"], probes["testing"]["present"]
     eligible = {path: pairs for path, pairs in needs.items() if all(upstream[f"{m}:{n}"] for m, n in pairs)}
     missing = {path: [p for p in pairs if not ours[f"{p[0]}:{p[1]}"]] for path, pairs in eligible.items()}
     satisfied = [path for path, miss in missing.items() if not miss]
@@ -124,6 +131,7 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
         "unsatisfied_files": {path: [label(p) for p in miss] for path, miss in sorted(missing.items()) if miss},
         "needs_other_torch_release": {path: [label(p) for p in pairs if not upstream[f"{p[0]}:{p[1]}"]]
                                       for path, pairs in sorted(needs.items()) if path not in eligible},
+        "import_errors": {side: probes[side]["import_errors"] for side in PREFIX},
     }
 
 
@@ -132,6 +140,9 @@ def report(r: dict[str, Any], list_files: bool) -> None:
     print(f"  with every import present in the installed torch's harness: {r['eligible_files']} "
           f"({len(r['needs_other_torch_release'])} need another torch release)")
     print(f"  of those, every import provided by testing: {r['satisfied_files']} = {r['share_percent']}%")
+    for side, errors in r["import_errors"].items():
+        for module, error in errors.items():
+            print(f"  {side} module does not import: {module} ({error})")
     print(f"\ntop {len(r['top_missed'])} missing names (files needing each):")
     for name, count in r["top_missed"]:
         print(f"  {count:4d}  {name}")

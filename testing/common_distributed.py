@@ -1,7 +1,6 @@
 """Upstream path: common_distributed of torch's private testing package (same public names)."""
 
-from testing._core import devices as _devices
-from testing._core.config import get_config
+from testing._core.flags import ACCELERATOR_DIST_BACKENDS, DDP_RANK_DEVICES, HAS_ACCELERATOR, TIMEOUT_DEFAULT
 from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._ranks.dtensor import run_subtests
 from testing._ranks.multiprocess import (
@@ -22,11 +21,6 @@ from testing._core.skips import (
     skip_if_lt_x_gpu,
     skip_if_no_gpu,
 )
-
-TIMEOUT_DEFAULT = int(get_config().timeout)
-ACCELERATOR_DIST_BACKENDS = ["nccl", "xccl", "hccl"]
-DDP_RANK_DEVICES = ["cuda", "xpu"]
-HAS_ACCELERATOR = any(_devices.lookup(name).present() for name in ("cuda", "hpu", "xpu"))
 
 __all__ = [
     "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",

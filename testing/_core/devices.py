@@ -35,7 +35,22 @@ class DeviceType:
     base_name: Optional[str] = None
     """Name of the per-device test base class (``CUDATestBase``)."""
     set_device: bool = True
-    """Whether each rank binds to device index ``rank`` before init (upstream: nccl, xccl)."""
+    """Whether each rank binds to device index ``rank`` before init (upstream: nccl, xccl); also
+    upstream's DDP_RANK_DEVICES."""
+    priority: int = 50
+    """Upstream's detection order when several accelerators are present (cuda, hpu, xpu)."""
+    triton: bool = False
+    """Whether inductor generates triton code for it (GPU_TYPE candidates)."""
+    runtime_initialized: Callable[[], bool] = lambda: False
+    """Whether this process has initialised the device's runtime (forking is then unsafe)."""
+    backend_aliases: tuple[str, ...] = ()
+    """Vendor variants of its backend that mean the same device (``ncclx`` for nccl)."""
+    backend_probe: Optional[Callable[[], bool]] = None
+    """Whether its backend can be used here; None: torch's ``is_<backend>_available``."""
+    distributed: bool = True
+    """Whether multi-rank tests count it as an accelerator (mps does not)."""
+    fsdp_device: Optional[str] = None
+    """The device string upstream's common_fsdp picks for it, when not the bare name (``hpu:0``)."""
 
     @property
     def class_suffix(self) -> str:
@@ -74,16 +89,24 @@ def _hpu_count() -> int:
     return hpu.device_count() if hpu is not None and hpu.is_available() else 0
 
 
+def _initialized(name: str) -> Callable[[], bool]:
+    def check() -> bool:
+        module = getattr(torch, name, None)
+        return bool(module is not None and getattr(module, "is_initialized", lambda: False)())
+
+    return check
+
+
 def _mps_count() -> int:
     return 1 if torch.backends.mps.is_available() else 0
 
 
-def _privateuse1_name() -> str:
+def privateuse1_name() -> str:
     return torch._C._get_privateuse1_backend_name()
 
 
 def _privateuse1_count() -> int:
-    module = getattr(torch, _privateuse1_name(), None)
+    module = getattr(torch, privateuse1_name(), None)
     if module is None or not hasattr(module, "device_count"):
         return 0
     available = getattr(module, "is_available", lambda: True)()
@@ -91,11 +114,15 @@ def _privateuse1_count() -> int:
 
 
 _BUILTIN = (
-    DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False),
-    DeviceType("cuda", "nccl", _safe_count(_cuda_count)),
-    DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu"),
-    DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False),
-    DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps", set_device=False),
+    DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False, priority=99),
+    DeviceType("cuda", "nccl", _safe_count(_cuda_count), priority=0, triton=True,
+               runtime_initialized=_initialized("cuda"), backend_aliases=("ncclx",)),
+    DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu", priority=2, triton=True,
+               runtime_initialized=_initialized("xpu")),
+    DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False, priority=1,
+               backend_probe=lambda: _hpu_count() > 0, fsdp_device="hpu:0"),
+    DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps", set_device=False, priority=60,
+               distributed=False),
 )
 
 _table: dict[str, DeviceType] = {d.name: d for d in _BUILTIN}
@@ -124,7 +151,7 @@ def _load_entry_points() -> None:
 
 def _privateuse1_row() -> Optional[DeviceType]:
     """A renamed PrivateUse1 backend that registered no row of its own gets a default one."""
-    name = _privateuse1_name()
+    name = privateuse1_name()
     if name == "privateuseone" or name in _table:
         return None
     import torch.distributed as dist
@@ -151,8 +178,58 @@ def present_devices() -> list[str]:
     return [d.name for d in device_table().values() if d.present()]
 
 
-def accelerator_names() -> list[str]:
-    return [d.name for d in device_table().values() if d.accelerator]
+def accelerators() -> list[DeviceType]:
+    """Accelerators that distributed tests run on, in upstream's detection order (cuda, hpu, xpu,
+    then plug-ins); mps, a single local device, is not one of them."""
+    rows = [d for d in device_table().values() if d.accelerator and d.distributed]
+    return sorted(rows, key=lambda d: d.priority)
+
+
+def accelerator_backends() -> frozenset[str]:
+    """Every collective backend that means "an accelerator" (nccl, ncclx, xccl, hccl, plug-ins')."""
+    rows = [d for d in device_table().values() if d.accelerator and d.backend != "gloo"]
+    return frozenset(name for d in rows for name in (d.backend, *d.backend_aliases))
+
+
+def backend_available(backend: str) -> bool:
+    """Whether a collective backend can be used in this build (upstream's requires_* probes)."""
+    for row in device_table().values():
+        if row.backend == backend and row.backend_probe is not None:
+            return bool(row.backend_probe())
+    import torch.distributed as dist
+
+    probe = getattr(dist, f"is_{backend}_available", None)
+    return bool(probe and probe())
+
+
+def native_devices() -> tuple[str, ...]:
+    """Upstream's NATIVE_DEVICES: the table's native rows, meta, mtia and the PrivateUse1 name."""
+    names = [d.name for d in device_table().values() if d.native]
+    return tuple(dict.fromkeys([*names, "meta", "mtia", privateuse1_name()]))
+
+
+def triton_targets() -> list[str]:
+    return [d.name for d in device_table().values() if d.triton]
+
+
+def runtime_initialized() -> bool:
+    """Whether this process has initialised any accelerator runtime."""
+    return any(d.runtime_initialized() for d in device_table().values())
+
+
+def max_accelerator_count() -> int:
+    """Devices a multi-device test may use, as upstream counts them (the largest accelerator count)."""
+    return max([d.count() for d in accelerators()] or [0])
+
+
+def current_device(name: str, rank: int) -> int:
+    """The device index a rank uses: the runtime's current device when it binds one, else the rank."""
+    row = lookup(name)
+    if row is not None and row.set_device and row.accelerator:
+        module = getattr(torch, name, None)
+        if module is not None and hasattr(module, "current_device"):
+            return module.current_device()
+    return rank
 
 
 def backend_for(device: str, overrides: Optional[dict[str, str]] = None) -> str:

@@ -61,8 +61,7 @@ def skip_for_exit(code: object) -> Optional[TestSkip]:
 
 def _accelerator_count() -> int:
     """Devices a multi-device test may use, as upstream counts them (cuda, hpu, xpu)."""
-    table = _devices.device_table()
-    return max(table[name].count() for name in ("cuda", "hpu", "xpu"))
+    return _devices.max_accelerator_count()
 
 
 def device_count_for(test_self: object) -> Optional[int]:
@@ -149,10 +148,7 @@ def skip_but_pass_in_sandcastle(reason: str) -> Callable:
 
 
 def _backend_available(name: str) -> bool:
-    import torch.distributed as dist
-
-    probe = getattr(dist, f"is_{name}_available", None)
-    return bool(probe and probe())
+    return _devices.backend_available(name)
 
 
 def _requires_backend(name: str, label: str) -> Callable:
@@ -177,9 +173,6 @@ def requires_mpi() -> Callable:
 
 def requires_accelerator_dist_backend(backends: Optional[list[str]] = None) -> Callable:
     """Skip unless one of the accelerator collective backends (nccl, xccl, hccl) is usable."""
-    backends = list(backends) if backends is not None else ["nccl", "xccl", "hccl"]
-    hpu = _devices.lookup("hpu")
-    probes = {"nccl": lambda: _backend_available("nccl"), "xccl": lambda: _backend_available("xccl"),
-              "hccl": lambda: bool(hpu and hpu.present())}
-    available = any(probes.get(name, lambda: False)() for name in backends)
+    backends = list(backends) if backends is not None else [d.backend for d in _devices.accelerators()]
+    available = any(_devices.backend_available(name) for name in backends)
     return skip_but_pass_in_sandcastle_if(not available, f"No accelerator communication backend available among {backends}")

@@ -13,7 +13,7 @@ from torch.utils._triton import has_triton
 
 from testing._core import devices as _devices
 
-GPU_TYPES = ("cuda", "xpu")  # the device types inductor generates triton code for
+GPU_TYPES = tuple(_devices.triton_targets())  # the device types inductor generates triton code for
 
 
 def _present(name: str) -> bool:

@@ -109,7 +109,7 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
 
             backend = _emulation.cpu_backend(backend, config.backend_for("cpu"))
         row = _devices.lookup(self.device_type)
-        wants_accelerator = any(b in backend for b in ("nccl", "xccl", "hccl")) or (
+        wants_accelerator = any(b in backend for b in _devices.accelerator_backends()) or (
             row is not None and row.accelerator and backend == row.backend
         )
         if wants_accelerator and self._usable_devices() < self.world_size:
@@ -135,7 +135,7 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
 
     def destroy_pg(self, device_id: Optional[int] = None) -> None:
         if device_id is None:
-            device_id = torch.cuda.current_device() if self.device_type == "cuda" else self.rank
+            device_id = _devices.current_device(self.device_type, self.rank)
         row = _devices.lookup(self.device_type)
         if self.device_type == "cpu" or (row is not None and not row.set_device):
             dist.barrier()

@@ -36,9 +36,6 @@ def apply() -> None:
     FullyShardedDataParallel.__init__ = init_on_cpu
 
 
-ACCELERATOR_BACKENDS = frozenset({"nccl", "ncclx", "xccl", "hccl"})
-
-
 def cpu_backend(backend: str, cpu: str = "gloo") -> str:
     """The backend a class's own choice becomes on CPU ranks.
 
@@ -51,6 +48,4 @@ def cpu_backend(backend: str, cpu: str = "gloo") -> str:
     if "," in backend or ":" in backend:
         parts = dict(part.split(":", 1) for part in backend.split(",") if ":" in part)
         return parts.get("cpu", cpu)
-    table = _devices.device_table()
-    accelerator_backends = ACCELERATOR_BACKENDS | {row.backend for row in table.values() if row.accelerator}
-    return cpu if backend in accelerator_backends else backend
+    return cpu if backend in _devices.accelerator_backends() else backend

@@ -345,13 +345,9 @@ def _spawned_rank(rank: int, target: RankTarget, channel: Connection) -> None:
 
 def accelerator_initialized() -> bool:
     """Whether this process has touched an accelerator runtime (forking it would be unsafe)."""
-    import torch
+    from testing._core import devices
 
-    for name in ("cuda", "xpu"):
-        module = getattr(torch, name, None)
-        if module is not None and getattr(module, "is_initialized", lambda: False)():
-            return True
-    return False
+    return devices.runtime_initialized()
 
 
 def fork_is_safe() -> tuple[bool, str]:

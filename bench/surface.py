@@ -41,7 +41,8 @@ Pair = tuple[str, str]
 
 def _is_unsupported_stub(obj: Any) -> bool:
     """A short function or class in testing whose body only raises an "unsupported" error."""
-    if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not getattr(obj, "__module__", "").startswith("testing"):
+    ours = getattr(obj, "__module__", None) or ""
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not ours.startswith("testing"):
         return False
     try:
         source = inspect.getsource(obj)
@@ -91,8 +92,8 @@ def run_probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         pairs_file, out_file = Path(scratch, "pairs.json"), Path(scratch, "out.json")
         pairs_file.write_text(json.dumps(pairs))
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--probe", side, str(pairs_file), str(out_file)],
-                              cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
+        command = [sys.executable, str(Path(__file__).resolve()), "--probe", side, str(pairs_file), str(out_file)]
+        proc = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
         if not out_file.exists():
             sys.exit(f"surface: the {side} probe failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
         return json.loads(out_file.read_text())

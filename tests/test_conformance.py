@@ -8,6 +8,7 @@ are recorded by fixtures/record_upstream.py (about 5 s a test live; TESTING_LIVE
 import pytest
 
 from helpers import FIXTURES, outcomes, port_file
+from oracle import StaleRecording, recorded, upstream_outcomes
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +32,6 @@ def test_naming_matrix_outcomes_equal_upstream(naming_pair):
     assert ours["TestDeviceCPU.test_skipped_cpu"] == upstream["TestDeviceCPU.test_skipped_cpu"]
     assert ours["TestNames.test_subtest_skipped"] == ("skipped", "because")
     assert ours["TestNames.test_fails_for_two_n_2"][1] == upstream["TestNames.test_fails_for_two_n_2"][1]
-
-
-def upstream_outcomes(sample: str) -> dict:
-    """Torch's harness on a distributed sample: recorded (fixtures/record_upstream.py) for the
-    installed torch, or run live when torch differs or TESTING_LIVE_ORACLE=1."""
-    import json
-    import os
-
-    import torch
-
-    recorded = json.loads((FIXTURES / "upstream_outcomes.json").read_text())
-    if recorded["torch"] == torch.__version__ and os.environ.get("TESTING_LIVE_ORACLE") != "1":
-        return {k: tuple(v) for k, v in recorded["files"][sample].items()}
-    return outcomes(FIXTURES / sample, upstream=True)
 
 
 def test_distributed_outcomes_equal_upstream(tmp_path):
@@ -112,3 +99,17 @@ def test_generate_shard_orders_lists_upstreams_orders_in_upstreams_order():
             ours, theirs = list(generate_shard_orders(mesh, rank)), list(oracle.generate_shard_orders(mesh, rank))
             assert ours == theirs and ours
             assert [shard_order_to_placement(o, mesh) for o in ours] == [oracle.shard_order_to_placement(o, mesh) for o in theirs]
+
+
+def test_a_sample_edited_after_its_recording_fails_with_the_re_record_hint(tmp_path, monkeypatch):
+    import oracle
+
+    if recorded("upstream_dist_sample.py") is None:
+        pytest.skip("no recording for the installed torch: the oracle runs live, nothing can be stale")
+    edited = tmp_path / "upstream_dist_sample.py"
+    edited.write_text((FIXTURES / "upstream_dist_sample.py").read_text() + "\n# an edit\n")
+    monkeypatch.setattr(oracle, "FIXTURES", tmp_path)
+    with pytest.raises(StaleRecording) as info:
+        oracle.upstream_outcomes("upstream_dist_sample.py")
+    assert str(info.value).endswith("re-record: python tests/fixtures/record_upstream.py upstream_dist_sample.py")
+    assert "changed since its oracle outcomes were recorded for torch" in str(info.value)

@@ -9,25 +9,25 @@ import os
 import runpy
 import sys
 
-from testing._fork import redirect as _redirect
+from testing._core import config
+from testing._fork import redirect
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+    argv = config.module_argv()
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
-        sys.exit(0 if len(sys.argv) >= 2 else 2)
-    path = sys.argv[1]
+        sys.exit(0 if len(argv) >= 2 else 2)
+    path = argv[1]
     if not os.path.isfile(path):
         print(f"testing: error: no such file: {path}", file=sys.stderr)
         sys.exit(2)
     try:
-        _redirect.check_file(path)
-    except _redirect.UnsupportedUpstreamAPI as exc:
+        redirect.activate(path)
+    except redirect.UnsupportedUpstreamAPI as exc:
         print(f"testing: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    _redirect.install()
-    os.environ["TESTING_REDIRECT"] = "1"
-    sys.argv = sys.argv[1:]
+    config.set_module_argv(argv[1:])
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     runpy.run_path(path, run_name="__main__")
 

@@ -75,7 +75,7 @@ def test_k_matching_nothing_fails(tmp_path):
         (["--device", "cuda"], "device 'cuda' is not present"),
         (["does/not/exist.py"], "path does not exist: does/not/exist.py"),
         (["--shard", "3", "2"], "--shard needs 1 <= WHICH <= TOTAL"),
-        (["--world-size", "0"], "--world-size must be positive"),
+        (["--world-size", "0"], "--world-size (TESTING_WORLD_SIZE) must be a positive integer, got '0'"),
         (["--timeout", "-1"], "--timeout must be positive"),
     ],
 )
@@ -166,3 +166,26 @@ def test_shard_balances_by_last_durations():
     assert sorted(one + two) == files and not set(one) & set(two)
     assert {str(f) for f in one} == {"t0.py"} and {str(f) for f in two} == {"t1.py", "t2.py", "t3.py"}
     assert shard(files, 2, 2, None) == [Path("t1.py"), Path("t3.py")]  # no durations: round robin
+
+
+def test_junit_names_read_like_upstream_module_paths_outside_the_working_directory(tmp_path):
+    """Files outside the working directory, two of them with the same base name: visible, unique
+    .xml files named by their module path, and classnames without '..'."""
+    tree = tmp_path / "checkout"
+    for sub in ("pytorch/test/distributed/tensor", "pytorch/test/distributed/fsdp", "other/a", "other/b"):
+        (tree / sub).mkdir(parents=True)
+    source = (SUITE / "test_beta.py").read_text()
+    for sub in ("pytorch/test/distributed/tensor", "pytorch/test/distributed/fsdp", "other/a", "other/b"):
+        (tree / sub / "test_beta.py").write_text(source)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = runner(work, "../checkout/pytorch/test/distributed", "../checkout/other", "--device", "cpu",
+                  "--continue-through-error", "--xml", "reports")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = sorted(p.name for p in (work / "reports").iterdir())
+    assert files == ["a.test_beta.xml", "b.test_beta.xml", "distributed.fsdp.test_beta.xml",
+                     "distributed.tensor.test_beta.xml"]
+    for name in files:
+        suite = next(iter(junitparser.JUnitXml.fromfile(str(work / "reports" / name))))
+        assert suite.name == name[: -len(".xml")]
+        assert {case.classname for case in suite} == {f"{suite.name}.TestBetaCPU"}

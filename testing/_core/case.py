@@ -21,7 +21,8 @@ import torch
 from testing._core import compare as _compare
 
 from testing._core import skips as _skips
-from testing._core.config import get_config
+from testing._core.config import get_config, module_argv
+from testing._core.naming import short_id
 
 SEED = 1234
 
@@ -37,14 +38,13 @@ def set_rng_seed(seed: Optional[int] = None) -> None:
 def repro_command(test: unittest.TestCase) -> str:
     """``python test/.../test_x.py Class.test``, relative to the directory above ``test/``."""
     module = sys.modules.get(type(test).__module__)
-    path = os.path.abspath(getattr(module, "__file__", None) or sys.argv[0])
+    path = os.path.abspath(getattr(module, "__file__", None) or module_argv()[0])
     parts = path.split(os.sep)
     if "test" in parts:
         path = os.sep.join(parts[parts.index("test") :])
     else:
         path = os.path.basename(path)
-    class_name, method = test.id().split(".")[-2:]
-    return f"python {path} {class_name}.{method}"
+    return f"python {path} {short_id(test)}"
 
 
 def _append_hint(error: BaseException, hint: str) -> None:

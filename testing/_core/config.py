@@ -8,7 +8,9 @@ subprocesses all see one selection. Upstream's variable names are honoured where
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import difflib
 import os
 import sys
 from collections.abc import Mapping, MutableSequence
@@ -53,6 +55,28 @@ class Config:
     """Sanitizer builds this run declares (upstream's PYTORCH_TEST_WITH_ASAN/_DEV_DBG_ASAN/_TSAN/_UBSAN):
     tests read them as TEST_WITH_* flags to skip themselves, as upstream."""
 
+    redirect: bool = False
+    """Upstream harness imports resolve to this harness (set by ``python -m testing`` and the runner's
+    worker, inherited by spawned ranks that re-import the file)."""
+
+    def to_environment(self) -> dict[str, str]:
+        """The environment variables that give a child process (a worker, a spawned rank) this config."""
+        env = {"TESTING_START_METHOD": self.start_method}
+        for name, value in (("TESTING_DEVICE", self.device), ("TESTING_BACKEND", self.backend),
+                            ("TESTING_WORLD_SIZE", self.world_size)):
+            if value is not None:
+                env[name] = str(value)
+        if self.timeout_source != "default":
+            env["DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"] = f"{self.timeout:g}"
+            env["TESTING_TIMEOUT_SOURCE"] = self.timeout_source
+        if self.plugins:
+            env["TESTING_DEVICE_PLUGINS"] = ",".join(self.plugins)
+        if self.backend_overrides:
+            env["TESTING_DEVICE_BACKENDS"] = ",".join(f"{k}={v}" for k, v in self.backend_overrides.items())
+        if self.redirect:
+            env["TESTING_REDIRECT"] = "1"
+        return env
+
     @property
     def emulating(self) -> bool:
         """``--device cpu``: accelerator-only tests run on CPU ranks over gloo."""
@@ -68,40 +92,52 @@ def _split_list(value: Optional[str]) -> tuple[str, ...]:
     return tuple(x for x in (value or "").split(",") if x)
 
 
+def harness_flags() -> argparse.ArgumentParser:
+    """The device-selection flags shared by a module's command line and the runner's (a parent parser)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    group = parser.add_argument_group("device selection")
+    group.add_argument("--device", help="device type: cpu (CPU ranks, emulating accelerators), cuda, xpu, hpu, "
+                       "or a plug-in / PrivateUse1 name (case-insensitive)")
+    group.add_argument("--backend", help="collective backend to use instead of the device table's")
+    group.add_argument("--world-size", help="rank count for tests that do not fix their own")
+    group.add_argument("--start-method", help="how rank processes start: zygote (default) or spawn")
+    return parser
+
+
+def module_parser() -> argparse.ArgumentParser:
+    """A test module's own flags (upstream's run_tests flags the harness honours), on top of unittest's."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, parents=[harness_flags()])
+    parser.add_argument("--discover-tests", action="store_true")
+    parser.add_argument("--accept", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1)
+    return parser
+
+
+class _Raising(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
 def pop_module_flags(argv: MutableSequence[str]) -> dict[str, str]:
-    """Remove the harness's own flags from ``argv`` in place; return {ENV_NAME: value}."""
-    found: dict[str, str] = {}
-    i = 1
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            break
-        name, eq, value = arg.partition("=")
-        if name in MODULE_FLAGS:
-            if not eq:
-                if i + 1 >= len(argv):
-                    raise UsageError(f"{name} needs a value")
-                value = argv[i + 1]
-                del argv[i : i + 2]
-            else:
-                del argv[i]
-            found[MODULE_FLAGS[name]] = value
-            continue
-        i += 1
-    return found
+    """Remove the harness's device flags from ``argv`` in place; return {ENV_NAME: value}."""
+    parser = _Raising(add_help=False, allow_abbrev=False, parents=[harness_flags()])
+    cut = argv.index("--") if "--" in argv[1:] else len(argv)
+    options, rest = parser.parse_known_args(list(argv[1:cut]))
+    argv[1:cut] = rest
+    return {MODULE_FLAGS["--" + name.replace("_", "-")]: value for name, value in vars(options).items() if value is not None}
 
 
 def from_environment(env: Mapping[str, str]) -> Config:
     """Build a Config from environment variables (after module flags were folded in)."""
-    device = env.get("TESTING_DEVICE") or None
+    device = (env.get("TESTING_DEVICE") or "").strip().lower() or None
     world_size = env.get("TESTING_WORLD_SIZE") or None
     if world_size is not None:
         if not world_size.isdigit() or int(world_size) < 1:
-            raise UsageError(f"world size must be a positive integer, got {world_size!r}")
+            raise UsageError(f"--world-size (TESTING_WORLD_SIZE) must be a positive integer, got {world_size!r}")
         world_size = int(world_size)
     start_method = env.get("TESTING_START_METHOD") or "zygote"
     if start_method not in START_METHODS:
-        raise UsageError(f"unknown start method {start_method!r}; choose one of {', '.join(START_METHODS)}")
+        raise UsageError(f"unknown --start-method (TESTING_START_METHOD) {start_method!r}; choose one of {', '.join(START_METHODS)}")
     raw_timeout = env.get("DISTRIBUTED_TESTS_DEFAULT_TIMEOUT")
     timeout, source = float(DEFAULT_TIMEOUT), "default"
     if raw_timeout:
@@ -130,6 +166,7 @@ def from_environment(env: Mapping[str, str]) -> Config:
         print_repro=env.get("PYTORCH_PRINT_REPRO_ON_FAILURE", "1") != "0",
         plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
         sanitizers=frozenset(name for name in SANITIZERS if env.get(f"PYTORCH_TEST_WITH_{name}", "0") == "1"),
+        redirect=env.get("TESTING_REDIRECT") == "1",
     )
 
 
@@ -150,7 +187,9 @@ def validate_device(config: Config) -> None:
         return
     row = _devices.lookup(config.device)
     if row is None:
-        raise UsageError(f"unknown device {config.device!r} ({_devices.describe()})")
+        close = difflib.get_close_matches(config.device, list(_devices.device_table()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"unknown device {config.device!r} ({_devices.describe()}){hint}")
     if not row.present():
         raise UsageError(f"device {config.device!r} is not present on this machine ({_devices.describe()})")
 
@@ -191,6 +230,44 @@ def get_config() -> Config:
         sys.exit(2)
     _config = config
     return config
+
+
+def redirect_requested() -> bool:
+    """Whether this process must resolve upstream harness imports here (read before any config is
+    validated: a spawned rank re-importing an upstream file needs it first)."""
+    return os.environ.get("TESTING_REDIRECT") == "1"
+
+
+def export_redirect() -> None:
+    """Mark this process, and the processes it starts, as running upstream files redirected."""
+    global _config
+    os.environ["TESTING_REDIRECT"] = "1"
+    if _config is not None:
+        _config = dataclasses.replace(_config, redirect=True)
+
+
+def module_argv() -> list[str]:
+    """The process's command line (after the harness flags were taken out by get_config)."""
+    return list(sys.argv)
+
+
+def set_module_argv(argv: list[str]) -> None:
+    """``python -m testing FILE ARGS``: the upstream file sees ``FILE ARGS`` as its command line."""
+    sys.argv[:] = argv
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment, for a child process's."""
+    return dict(os.environ)
+
+
+def prepare_rank_environment(loopback: Optional[str]) -> None:
+    """What every rank process sets before its test runs: C++ stacks in errors, and gloo bound to
+    loopback (nothing listens beyond this machine)."""
+    os.environ["TORCH_SHOW_CPP_STACKTRACES"] = "1"
+    if loopback:
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
 
 
 def reset_config(config: Optional[Config] = None) -> None:

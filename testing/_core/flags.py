@@ -55,6 +55,8 @@ def _fsdp_device() -> tuple[str, str, int]:
     from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE
 
     config = get_config()
+    if config.emulating:  # CPU ranks stand in for devices: as many as the world has ranks
+        return "cpu", config.backend_for("cpu"), config.world_size or DEFAULT_WORLD_SIZE
     rows = [devices.lookup(config.device)] if config.device else [d for d in devices.accelerators() if d.present()]
     for row in rows:
         if row is not None and row.accelerator:

@@ -20,6 +20,13 @@ ParamTuple = tuple[Callable, str, dict, Callable[[dict], list]]
 ParametrizeFn = Callable[[Callable, type, Optional[type]], Iterator[ParamTuple]]
 
 
+def short_id(test: Any) -> str:
+    """``Class.test_name`` of a test case or a full test id (``module.Class.test_name``): the id upstream
+    prints with ``--discover-tests`` and that every report of this harness uses."""
+    test_id = test if isinstance(test, str) else test.id()
+    return ".".join(test_id.split(".")[-2:])
+
+
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float32`` -> ``"float32"``."""
     return str(dtype).split(".")[1]

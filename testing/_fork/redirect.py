@@ -127,6 +127,16 @@ def install() -> None:
         del sys.modules[name]  # imported earlier from torch: later imports must come from here
 
 
+def activate(path: str) -> None:
+    """Run the upstream file at ``path`` on this harness: report what it lacks (UnsupportedUpstreamAPI),
+    else install the redirect here and in every process this one starts."""
+    from testing._core import config
+
+    check_file(path)
+    install()
+    config.export_redirect()
+
+
 def _import_time_nodes(tree: ast.AST):
     """Nodes that run when the module is imported: not the bodies of functions (tests)."""
     stack = [tree]
@@ -176,5 +186,5 @@ def check_file(path: str) -> None:
     if missing:
         raise UnsupportedUpstreamAPI(
             f"unsupported upstream API: {', '.join(missing)} (not provided by {OURS}; see README, "
-            "'Running unmodified upstream files')"
+            "'Porting an upstream file, or running it unmodified')"
         )

@@ -72,10 +72,9 @@ def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, kwargs: 
     stacks = open(os.path.join(workdir, f"rank{rank}.stacks"), "w")
     faulthandler.enable(file=stacks, all_threads=True)
     faulthandler.register(STACK_SIGNAL, file=stacks, all_threads=True, chain=False)
-    loopback = __import__("testing._core.devices", fromlist=["_"]).loopback_interface()
-    if loopback:
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    from testing._core import config, devices
+
+    config.prepare_rank_environment(devices.loopback_interface())
     cls._run(rank, test_name, file_name, channel, **kwargs)
 
 

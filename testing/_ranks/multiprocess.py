@@ -17,9 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import traceback
 import types
@@ -31,6 +29,7 @@ import torch.distributed as dist
 
 from testing._ranks import engine as _engine
 
+from testing._core import signals
 from testing._core import skips as _skips
 from testing._core.case import TestCase, set_rng_seed
 from testing._core.config import get_config
@@ -113,20 +112,16 @@ class MultiProcessTestCase(TestCase):
 
     def _stop_ranks(self) -> None:
         # an interrupt must not land halfway through the clean-up; it is delivered right after
-        blocked = threading.current_thread() is threading.main_thread()
-        if blocked:
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
-            if self._rank_group is not None:
-                group, self._rank_group = self._rank_group, None
-                group.stop()
-        finally:
-            self.processes = []
-            if self._workdir is not None:
-                shutil.rmtree(self._workdir, ignore_errors=True)
-                self._workdir = None
-            if blocked:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        with signals.interrupts_deferred():
+            try:
+                if self._rank_group is not None:
+                    group, self._rank_group = self._rank_group, None
+                    group.stop()
+            finally:
+                self.processes = []
+                if self._workdir is not None:
+                    shutil.rmtree(self._workdir, ignore_errors=True)
+                    self._workdir = None
 
     # -- parent side -----------------------------------------------------------------------
     def _spawn_processes(self) -> None:
@@ -156,7 +151,8 @@ class MultiProcessTestCase(TestCase):
             self._stop_ranks()
         self._check_return_codes(fn, self._rank_run.elapsed)
 
-    def _check_return_codes(self, fn: Callable, elapsed: float) -> None:
+    def _check_return_codes(self, fn: Callable, elapsed_time: float) -> None:
+        # upstream's signature: subclasses written for upstream override it with these arguments
         run: Optional[_engine.RankRun] = getattr(self, "_rank_run", None)
         if run is None or not run.reports:
             return  # nothing was started: the test was skipped before its ranks existed
@@ -175,7 +171,6 @@ class MultiProcessTestCase(TestCase):
         self.run_test(test_name, parent_pipe)
 
     def run_test(self, test_name: str, parent_pipe: Any) -> None:
-        os.environ["TORCH_SHOW_CPP_STACKTRACES"] = "1"
         set_rng_seed()
         config = get_config()
         if config.emulating:

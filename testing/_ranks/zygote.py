@@ -13,7 +13,6 @@ only the test process, which stops the ranks itself) and dies with the test proc
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import multiprocessing
 import os
@@ -27,6 +26,8 @@ import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Optional
+
+from testing._core import signals
 
 # Imported in the zygote after the fork: modules that ranks would otherwise import lazily in
 # every test (torch.optim's first step pulls in torch._dynamo, about a second per rank).
@@ -43,17 +44,6 @@ WARM_MODULES = (
 )
 
 _HEADER = struct.Struct("!I")
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent exits (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def _send(sock: socket.socket, message: Any, fds: tuple[int, ...] = ()) -> None:
@@ -111,9 +101,6 @@ class RankProcess:
     def exitcode(self) -> Optional[int]:
         return self._returncode()
 
-    def is_alive(self) -> bool:
-        return self.exitcode is None
-
     def send_signal(self, signum: int) -> None:
         try:
             os.kill(self.pid, signum)
@@ -122,9 +109,6 @@ class RankProcess:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
 
 RankTarget = Callable[[int, Connection], None]
@@ -227,10 +211,9 @@ class Zygote:
 
 
 def _zygote_main(sock: socket.socket) -> None:
-    die_with_parent()
+    signals.die_with_parent()
     os.setpgid(0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signals.as_zygote()
     for name in WARM_MODULES:
         try:
             __import__(name)
@@ -286,9 +269,8 @@ def _rank_main(rank: int, target: RankTarget, channel_fd: int) -> None:
     """Body of a forked rank: never returns, never runs the parent's atexit handlers."""
     code = 1
     try:
-        die_with_parent()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signals.die_with_parent()
+        signals.as_rank()
         target(rank, Connection(channel_fd, readable=False))
         code = 0
     except SystemExit as exc:
@@ -339,7 +321,7 @@ class SpawnLauncher:
 
 
 def _spawned_rank(rank: int, target: RankTarget, channel: Connection) -> None:
-    die_with_parent()
+    signals.die_with_parent()
     target(rank, channel)
 
 

@@ -12,19 +12,18 @@ from typing import Optional
 from testing._core import config as _config
 
 from testing._fork import expectations as _expectations
-from testing._runner.result import TestReport
+from testing._runner.result import TestReport, tally
 
 from . import cache, discovery, junit
 from .execute import FileRun, run_file
 from .terminal import TerminalReporter, summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run_test.py", description="Run test files, each in its own process, on one device type.")
+def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
+    """The runner's command line: the module's device flags (shared parent) plus file selection and reports."""
+    p = argparse.ArgumentParser(prog=prog, parents=[_config.harness_flags()],
+                                description="Run test files, each in its own process, on one device type.")
     p.add_argument("paths", nargs="*", help="test files or directories (default: test/)")
-    p.add_argument("--device", help="device type: cpu (CPU ranks, emulating accelerators), cuda, xpu, hpu, or a PrivateUse1 name")
-    p.add_argument("--backend", help="collective backend to use instead of the device table's")
-    p.add_argument("--world-size", type=int, help="rank count for tests that do not fix their own")
     p.add_argument("-i", "--include", nargs="+", default=[], metavar="TEST", help="only these files (path, module prefix or glob)")
     p.add_argument("-x", "--exclude", nargs="+", default=[], metavar="TEST", help="skip these files (path, module prefix or glob)")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="PATTERN", help="unittest -k: substring or glob over test ids")
@@ -36,21 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continue-through-error", "--keep-going", action="store_true", help="run every file even after one fails")
     p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
-    p.add_argument("--start-method", choices=_config.START_METHODS, help="how rank processes start (default zygote)")
     p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
     p.add_argument("-v", "--verbose", action="store_true", help="print each file's own output")
     return p
 
 
-def child_env(args: argparse.Namespace) -> dict:
-    env = dict(os.environ)
-    for flag, name in (("device", "TESTING_DEVICE"), ("backend", "TESTING_BACKEND"), ("world_size", "TESTING_WORLD_SIZE"), ("start_method", "TESTING_START_METHOD")):
-        value = getattr(args, flag)
-        if value is not None:
-            env[name] = str(value)
+def selection(args: argparse.Namespace) -> _config.Config:
+    """The run's configuration: this process's environment with the command line's flags on top."""
+    flags = {name: getattr(args, flag[2:].replace("-", "_")) for flag, name in _config.MODULE_FLAGS.items()}
+    flags = {name: value for name, value in flags.items() if value is not None}
     if args.timeout is not None:
-        env["DISTRIBUTED_TESTS_DEFAULT_TIMEOUT"] = str(args.timeout)
-        env["TESTING_TIMEOUT_SOURCE"] = "--timeout"
+        flags.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=str(args.timeout), TESTING_TIMEOUT_SOURCE="--timeout")
+    return _config.from_environment({**_config.process_environment(), **flags})
+
+
+def child_env(config: _config.Config) -> dict:
+    """A worker's environment: this process's, with the run's configuration and this package importable."""
+    env = {**_config.process_environment(), **config.to_environment()}
     root = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
@@ -70,13 +71,12 @@ def _empty_reason(run: FileRun) -> Optional[str]:
     return None
 
 
-def stale_entries(entries: list, runs: list[FileRun], env: dict) -> list:
+def stale_entries(entries: list, runs: list[FileRun], device: Optional[str]) -> list:
     """Entries for this device and torch that matched no collected test of the files that ran."""
     import torch
 
     seen = {r.id for run in runs for r in run.tests}
     ran_files = {os.path.abspath(run.file) for run in runs}
-    device = env.get("TESTING_DEVICE")
     stale = []
     for entry in entries:
         if entry.devices and device not in entry.devices:
@@ -92,15 +92,13 @@ def stale_entries(entries: list, runs: list[FileRun], env: dict) -> list:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.world_size is not None and args.world_size < 1:
-        return fail(f"--world-size must be positive, got {args.world_size}")
     if args.timeout is not None and args.timeout <= 0:
         return fail(f"--timeout must be positive, got {args.timeout:g}")
-    env = child_env(args)
     try:
-        selection = _config.from_environment(env)
-        _config.load_plugins(selection)
-        _config.validate_device(selection)
+        config = selection(args)
+        _config.load_plugins(config)
+        _config.validate_device(config)
+        env = child_env(config)
         files = discovery.discover(args.paths, Path("test"))
         files = discovery.apply_filters(files, Path("test"), args.include, args.exclude)
         if args.shard:
@@ -116,6 +114,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return fail("--rerun-failed: nothing failed in the last run")
     if not files:
         return fail("no test file selected")
+    module_names = discovery.report_names(files, args.paths or ["test"])
 
     reporter = TerminalReporter(verbose=args.verbose)
     runs: list[FileRun] = []
@@ -159,14 +158,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
 
     wall = time.monotonic() - started
-    stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, env)
-    totals = summary(reporter, runs, empty, wall, stale)
+    stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
+    summary(reporter, runs, empty, wall, stale)
+    totals = tally([r for run in runs for r in run.tests])
     if args.xml:
         for run in runs:
             properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
                                  "expectation_link": r.expectation_link}
                           for r in run.tests if r.expectation}
-            junit.write(Path(args.xml), run.file, run.tests, run.wall, properties)
+            junit.write(Path(args.xml), module_names[run.path], run.tests, run.wall, properties)
     cache.save_durations({os.path.relpath(f): r.wall for f, r in zip(files, runs)})
     failed = {run.file: [r.id for r in run.tests if r.is_failure and not r.id.startswith("<")] for run in runs}
     cache.save_last_failed({k: v for k, v in failed.items() if v})

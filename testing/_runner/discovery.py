@@ -41,6 +41,38 @@ def discover(paths: Iterable[str], default_root: Path) -> list[Path]:
     return list(unique)
 
 
+def _report_parts(path: Path, roots: list[Path]) -> tuple[str, ...]:
+    """The components that name a file in reports: after its last ``test`` directory (upstream's module
+    path, ``distributed/tensor/test_x.py``), else relative to the directory it was found under, else
+    its file name."""
+    parts = path.resolve().parts
+    if "test" in parts[:-1]:
+        return parts[len(parts) - 1 - parts[::-1].index("test", 1) + 1:]
+    for root in roots:
+        try:
+            return path.resolve().relative_to(root.resolve()).parts
+        except ValueError:
+            continue
+    return parts[-1:]
+
+
+def report_names(files: list[Path], paths: Iterable[str]) -> dict[Path, str]:
+    """A dotted module name per file for JUnit and summaries (``distributed.tensor.test_x``): never
+    hidden, never ``..``, unique within the run (a clash takes more leading path components)."""
+    roots = [Path(p) for p in paths if Path(p).is_dir()]
+    names: dict[Path, str] = {}
+    for file in files:
+        parts = _report_parts(file, roots)
+        full = file.resolve().parts
+        depth = len(parts)
+        name = ".".join(parts)[: -len(".py")]
+        while name in names.values() and depth < len(full) - 1:
+            depth += 1
+            name = ".".join(p for p in full[-depth:] if p not in ("", "/", ".."))[: -len(".py")]
+        names[file] = name.lstrip(".")
+    return names
+
+
 def _matches(path: Path, root: Path, pattern: str) -> bool:
     """Upstream's -i/-x: a module-name prefix; also a path or a glob over either form."""
     name = _module_name(path, root)

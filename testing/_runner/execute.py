@@ -19,6 +19,9 @@ from testing._runner.result import TestReport
 @dataclasses.dataclass
 class FileRun:
     file: str
+    """The file as the summary shows it (relative to the working directory)."""
+    path: Path = Path()
+    """The file as discovered."""
     reports: list[TestReport] = dataclasses.field(default_factory=list)
     collected: Optional[int] = None
     returncode: Optional[int] = None
@@ -56,7 +59,7 @@ def run_file(
     expectations: Optional[str] = None,
 ) -> FileRun:
     display = os.path.relpath(file)
-    run = FileRun(display)
+    run = FileRun(display, Path(file))
     with tempfile.TemporaryDirectory(prefix="testing-run-") as tmp:
         report_path = Path(tmp) / "reports.jsonl"
         log_path = Path(tmp) / "output.log"

@@ -20,9 +20,9 @@ def _clean(text: str) -> str:
     return _BAD_XML.sub("?", text)
 
 
-def write(directory: Path, file: str, reports: list[TestReport], wall: float, extra: dict | None = None) -> Path:
+def write(directory: Path, module: str, reports: list[TestReport], wall: float, extra: dict | None = None) -> Path:
+    """Write ``DIR/<module>.xml`` for one file; ``module`` is its dotted report name (``distributed.tensor.test_x``)."""
     directory.mkdir(parents=True, exist_ok=True)
-    module = file[:-3] if file.endswith(".py") else file
     suite = ET.Element("testsuite", name=module)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
@@ -30,11 +30,9 @@ def write(directory: Path, file: str, reports: list[TestReport], wall: float, ex
             continue
         counts["tests"] += 1
         class_name, _, name = report.id.partition(".")
-        if not name:
-            class_name, name = module.replace("/", "."), report.id
-        case = ET.SubElement(
-            suite, "testcase", classname=f"{module.replace('/', '.')}.{class_name}", name=name, time=f"{report.duration:.3f}"
-        )
+        classname = f"{module}.{class_name}" if name else module  # a file-level error: no class
+        case = ET.SubElement(suite, "testcase", classname=classname, name=name or report.id,
+                             time=f"{report.duration:.3f}")
         if report.outcome in ("failed", "xpass"):
             counts["failures"] += 1
             child = ET.SubElement(case, "failure", message=_clean(report.message), type="xpass" if report.outcome == "xpass" else "failure")
@@ -61,6 +59,6 @@ def write(directory: Path, file: str, reports: list[TestReport], wall: float, ex
     root.append(suite)
     for key, value in counts.items():
         root.set(key, str(value))
-    path = directory / (re.sub(r"[^\w.-]", "_", module) + ".xml")
+    path = directory / (re.sub(r"[^\w.-]", "_", module).lstrip(".") + ".xml")
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path

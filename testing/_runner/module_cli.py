@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import atexit
-import signal
 import sys
 import unittest
 from typing import Optional
 
-from testing._ranks import engine as _engine
+from testing._core import config as _config
+from testing._core import signals
 from testing._core.case import set_rng_seed
-from testing._core.config import get_config
-
-
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so every finally block stops its ranks and removes its files."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
-
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, handler)
-
-
-def iter_test_ids(suite: unittest.TestSuite):
-    for item in suite:
-        if isinstance(item, unittest.TestSuite):
-            yield from iter_test_ids(item)
-        else:
-            yield item.id()
+from testing._core.naming import short_id
+from testing._ranks import engine as _engine
+from testing._runner.loader import iter_tests
 
 
 def run_tests(argv: Optional[list[str]] = None) -> None:
     """Run the calling module's tests: ``python test_x.py [--device NAME] [unittest args]``."""
-    get_config()  # strips --device & co. from sys.argv, exports them, validates them
-    argv = list(sys.argv if argv is None else argv)
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--discover-tests", action="store_true")
-    parser.add_argument("--accept", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1)
-    options, rest = parser.parse_known_args(argv[1:])
+    _config.get_config()  # strips --device & co. from the command line, exports them, validates them
+    argv = list(_config.module_argv() if argv is None else argv)
+    options, rest = _config.module_parser().parse_known_args(argv[1:])
     if options.accept:
         import expecttest
 
@@ -48,11 +27,10 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
     set_rng_seed()
     main_module = sys.modules["__main__"]
     if options.discover_tests:
-        suite = unittest.TestLoader().loadTestsFromModule(main_module)
-        for test_id in iter_test_ids(suite):
-            print(".".join(test_id.split(".")[-2:]))
+        for test in iter_tests(unittest.TestLoader().loadTestsFromModule(main_module)):
+            print(short_id(test))
         return
-    _interrupt_on_sigterm()
+    signals.interrupt_on_sigterm()
     atexit.register(_engine.shutdown)
     _engine.prestart("__main__")
     unittest_argv = [argv[0]] + rest

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from testing._core import skips as _skips
-
-OUTCOMES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
+from testing._core.naming import short_id
 
 
 @dataclasses.dataclass
@@ -51,10 +50,6 @@ class TestReport:
         return self.outcome in ("failed", "error", "xpass")
 
 
-def short_id(test: unittest.TestCase) -> str:
-    return ".".join(test.id().split(".")[-2:])
-
-
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 
 
@@ -65,6 +60,25 @@ def first_line(text: str) -> str:
         if _EXCEPTION_LINE.match(line):
             return line.strip()[:300]
     return (lines[-1] if lines else "").strip()[:300]
+
+
+def tally(reports: list[TestReport]) -> dict[str, int]:
+    """Counts of a run's reports; errors count as failed and expected failures as passed in the closing line."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "device_skips": 0, "flaky": 0}
+    for r in reports:
+        if r.outcome in ("passed", "xfail"):
+            counts["passed"] += 1
+        elif r.outcome in ("flaky", "unexpected-pass"):
+            counts["passed"] += 1
+            counts["flaky"] += int(r.outcome == "flaky")
+        elif r.outcome in ("failed", "xpass"):
+            counts["failed"] += 1
+        elif r.outcome == "error":
+            counts["errors"] += 1
+        elif r.outcome == "skipped":
+            counts["skipped"] += 1
+            counts["device_skips"] += int(r.device_skip)
+    return counts
 
 
 class ReportingResult(unittest.TestResult):

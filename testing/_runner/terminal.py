@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from testing._runner.result import TestReport
+from testing._runner.result import TestReport, tally
 
 from .execute import FileRun
 
@@ -50,26 +50,8 @@ class TerminalReporter:
             self.write("\n".join(run.log.rstrip().splitlines()[-60:]))
 
 
-def count(reports: list[TestReport]) -> dict[str, int]:
-    tally = {"passed": 0, "failed": 0, "skipped": 0, "errors": 0, "device_skips": 0, "flaky": 0}
-    for r in reports:
-        if r.outcome in ("passed", "xfail"):
-            tally["passed"] += 1
-        elif r.outcome in ("flaky", "unexpected-pass"):
-            tally["passed"] += 1
-            tally["flaky"] += int(r.outcome == "flaky")
-        elif r.outcome in ("failed", "xpass"):
-            tally["failed"] += 1
-        elif r.outcome == "error":
-            tally["errors"] += 1
-        elif r.outcome == "skipped":
-            tally["skipped"] += 1
-            tally["device_skips"] += int(r.device_skip)
-    return tally
-
-
 def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[tuple[str, str]], wall: float,
-            stale: list = ()) -> dict[str, int]:
+            stale: list = ()) -> None:
     w = reporter.write
     all_tests = [r for run in runs for r in run.tests]
     w("")
@@ -77,14 +59,14 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
     width = max([60, *(len(run.file) for run in runs)])  # long paths keep the columns aligned
     w(f"{'file':<{width}} {'passed':>6} {'failed':>6} {'skipped':>7} {'errors':>6} {'time':>8}")
     for run in runs:
-        t = count(run.tests)
+        t = tally(run.tests)
         w(f"{run.file:<{width}} {t['passed']:>6} {t['failed']:>6} {t['skipped']:>7} {t['errors']:>6} {run.wall:>7.1f}s")
     slowest = sorted((r for r in all_tests if r.duration), key=lambda r: -r.duration)[:5]
     if slowest:
         w("slowest tests:")
         for r in slowest:
             w(f"  {r.duration:7.2f}s  {r.file}::{r.id}")
-    totals = count(all_tests)
+    totals = tally(all_tests)
     if totals["device_skips"]:
         w(f"skipped for lack of devices: {totals['device_skips']} (other skips: {totals['skipped'] - totals['device_skips']})")
     for file, why in empty_files:
@@ -108,4 +90,3 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
             w(f"  {LABELS.get(r.outcome, r.outcome)} {r.file}::{r.id} - {r.message}")
     w(f"wall time {wall:.1f}s")
     w(f"{totals['passed']} passed, {totals['failed'] + totals['errors']} failed, {totals['skipped']} skipped")
-    return totals

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "test/distributed/fsdp/test_fsdp_dtensor_state_dict.py"
-UPSTREAM = ROOT.parent / "shared/upstream/test_fsdp_dtensor_state_dict.py"
+UPSTREAM = ROOT / "upstream/test/distributed/fsdp/test_fsdp_dtensor_state_dict.py"
 
 
 def env() -> dict:

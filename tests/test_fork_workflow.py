@@ -35,7 +35,7 @@ def test_port_rewrites_only_imports_and_check_accepts_it(tmp_path):
     changed = [i for i, (a, b) in enumerate(zip(original, text.splitlines())) if a != b]
     assert changed and all("import" in original[i] or original[i].startswith("    ") for i in changed)
     check = port(UPSTREAM_SAMPLE, "--check", dest)
-    assert check.returncode == 0 and "identical to upstream outside its imports" in check.stdout
+    assert check.returncode == 0 and "a clean port of upstream" in check.stdout
 
 
 def test_check_catches_hand_edits_and_private_imports(tmp_path):
@@ -45,19 +45,35 @@ def test_check_catches_hand_edits_and_private_imports(tmp_path):
     edited = port(UPSTREAM_SAMPLE, "--check", dest)
     assert edited.returncode == 1
     assert "-        return 2" in edited.stdout and "+        return 4" in edited.stdout
-    assert "differs from upstream outside its imports (2 lines)" in edited.stdout
+    assert f"differs from the port of {UPSTREAM_SAMPLE} (2 lines)" in edited.stdout
+    # an edit inside the import block is drift too, even one that imports only harness names
+    seed_original = ROOT / "upstream/test/distributed/fsdp/test_fsdp_dtensor_state_dict.py"
+    seed = tmp_path / "test_seed.py"
+    port(seed_original, "-o", seed)
+    text = seed.read_text()
+    anchor = "from testing.common_utils import"
+    injected = 'from testing.common_utils import TestCase as _T; import os; os.environ["SKIP_EVERYTHING"] = "1"\n'
+    seed.write_text(text.replace(anchor, injected + anchor, 1))
+    drift = port(seed_original, "--check", seed)
+    assert drift.returncode == 1, drift.stdout
+    assert "+" + injected.strip() in drift.stdout.splitlines()
+    assert "(1 lines)" in drift.stdout
     stale = port(UPSTREAM_SAMPLE, "--check", UPSTREAM_SAMPLE)
     assert stale.returncode == 1 and "still imports torch.testing._internal" in stale.stdout
     missing = port(tmp_path / "nope.py", "--check", dest)
     assert missing.returncode == 2 and missing.stderr.strip() == f"testing.port: error: no such file: {tmp_path / 'nope.py'}"
 
 
-def test_in_tree_seed_is_a_clean_port_of_upstream():
-    upstream = ROOT.parent / "shared" / "upstream" / "test_fsdp_dtensor_state_dict.py"
-    if not upstream.exists():
-        pytest.skip(f"upstream original not found at {upstream}")
-    result = port(upstream, "--check", ROOT / "test/distributed/fsdp/test_fsdp_dtensor_state_dict.py")
-    assert result.returncode == 0, result.stdout
+def test_every_port_in_the_manifest_is_clean():
+    """upstream/MANIFEST.toml: each in-tree port checks clean against its in-repo original."""
+    import tomllib
+
+    manifest = tomllib.loads((ROOT / "upstream/MANIFEST.toml").read_text())
+    assert manifest["module"], "the manifest lists no module"
+    for module in manifest["module"]:
+        assert module["repository"] and module["path"] and module["commit"]
+        result = port(ROOT / "upstream" / module["original"], "--check", ROOT / module["ported"])
+        assert result.returncode == 0, result.stdout
 
 
 # -- 2. expectations --------------------------------------------------------------------------

@@ -45,13 +45,9 @@ def test_python_m_testing_runs_an_upstream_file_and_refuses_unsupported_ones():
 
 
 def test_unmodified_seed_module_runs_on_cpu_ranks():
-    upstream = ROOT.parent / "shared" / "upstream" / "test_fsdp_dtensor_state_dict.py"
-    if not upstream.exists():
-        import pytest
-
-        pytest.skip(f"upstream original not found at {upstream}")
+    upstream = ROOT / "upstream/test/distributed/fsdp/test_fsdp_dtensor_state_dict.py"
     result = reports(upstream, TESTING_DEVICE="cpu")
-    expected = (ROOT.parent / "shared" / "upstream" / "expected_ids_cpu.txt").read_text().split()
+    expected = (ROOT / "upstream/test/distributed/fsdp/test_fsdp_dtensor_state_dict.ids_cpu.txt").read_text().split()
     assert sorted(result) == sorted(expected)
     assert {r["outcome"] for r in result.values()} == {"passed"}
 

@@ -1,5 +1,41 @@
 """Upstream path: common_device_type of torch's private testing package (same public names)."""
 
+from testing._core.device_decorators import (
+    E4M3_MAX_POS,
+    E5M2_MAX_POS,
+    deviceCountAtLeast,
+    dtypes,
+    dtypesIfCPU,
+    dtypesIfCUDA,
+    dtypesIfHPU,
+    dtypesIfMPS,
+    dtypesIfPRIVATEUSE1,
+    dtypesIfXPU,
+    e4m3_type,
+    e5m2_type,
+    expectedFailure,
+    expectedFailureCPU,
+    expectedFailureCUDA,
+    expectedFailureHPU,
+    expectedFailureXPU,
+    onlyAccelerator,
+    onlyCPU,
+    onlyCUDA,
+    onlyHPU,
+    onlyMPS,
+    onlyNativeDeviceTypes,
+    onlyOn,
+    onlyPRIVATEUSE1,
+    onlyXPU,
+    skipCPUIf,
+    skipCUDAIf,
+    skipHPUIf,
+    skipIf,
+    skipMetaIf,
+    skipMPSIf,
+    skipPRIVATEUSE1If,
+    skipXPUIf,
+)
 from testing._core.instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
 
 CPUTestBase = device_base("cpu")
@@ -11,4 +47,9 @@ MPSTestBase = device_base("mps")
 __all__ = [
     "instantiate_device_type_tests", "DeviceTypeTestBase", "CPUTestBase", "CUDATestBase",
     "XPUTestBase", "HPUTestBase", "MPSTestBase",
+    "E4M3_MAX_POS", "E5M2_MAX_POS", "deviceCountAtLeast", "dtypes", "dtypesIfCPU", "dtypesIfCUDA", "dtypesIfHPU",
+    "dtypesIfMPS", "dtypesIfPRIVATEUSE1", "dtypesIfXPU", "e4m3_type", "e5m2_type", "expectedFailure",
+    "expectedFailureCPU", "expectedFailureCUDA", "expectedFailureHPU", "expectedFailureXPU", "onlyAccelerator",
+    "onlyCPU", "onlyCUDA", "onlyHPU", "onlyMPS", "onlyNativeDeviceTypes", "onlyOn", "onlyPRIVATEUSE1", "onlyXPU",
+    "skipCPUIf", "skipCUDAIf", "skipHPUIf", "skipIf", "skipMetaIf", "skipMPSIf", "skipPRIVATEUSE1If", "skipXPUIf",
 ]

@@ -25,6 +25,45 @@ from testing._core.instantiate import instantiate_parametrized_tests
 from testing._core.naming import compose_parametrize_fns, dtype_name, parametrize, subtest
 from testing._core.skips import skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 from testing._runner.module_cli import run_tests
+from testing._core.lazyval import LazyVal
+from testing._core.upstream_utils import (
+    ACCELERATOR_TYPE,
+    ADDRESS_IN_USE,
+    CONNECT_TIMEOUT,
+    FILE_SCHEMA,
+    IS_CI,
+    MI300_ARCH,
+    MI350_ARCH,
+    NO_MULTIPROCESSING_SPAWN,
+    TEST_ACCELERATOR,
+    TEST_MULTIACCELERATOR,
+    TEST_WITH_SLOW,
+    TEST_WITH_TORCHDYNAMO,
+    TEST_WITH_TORCHINDUCTOR,
+    DeterministicGuard,
+    SwapTensorsGuard,
+    find_free_port,
+    get_cycles_per_ms,
+    getRocmArchName,
+    getRocmVersion,
+    isRocmArchAnyOf,
+    lazy_skip_if,
+    load_tests,
+    requires_cuda,
+    requires_cuda_p2p_access,
+    retry_on_connect_failures,
+    runOnRocmArch,
+    skipIfRocm,
+    skipIfRocmArch,
+    skipIfRocmVersionLessThan,
+    skipIfTorchDynamo,
+    skipIfWindows,
+    skipIfXpu,
+    suppress_warnings,
+    wrapSwapTensorsTest,
+    xfailIf,
+    xfailIfTorchDynamo,
+)
 
 __all__ = [
     "SEED", "TestCase", "run_tests", "parametrize", "subtest", "instantiate_parametrized_tests",
@@ -33,4 +72,11 @@ __all__ = [
     "IS_FBCODE", "NATIVE_DEVICES", "skipIfHpu", "TEST_WITH_ASAN", "TEST_WITH_DEV_DBG_ASAN",
     "TEST_WITH_TSAN", "TEST_WITH_UBSAN", "TEST_WITH_ROCM", "IS_SANDCASTLE", "skip_but_pass_in_sandcastle",
     "skip_but_pass_in_sandcastle_if",
+    "LazyVal", "ACCELERATOR_TYPE", "ADDRESS_IN_USE", "CONNECT_TIMEOUT", "FILE_SCHEMA", "IS_CI", "MI300_ARCH",
+    "MI350_ARCH", "NO_MULTIPROCESSING_SPAWN", "TEST_ACCELERATOR", "TEST_MULTIACCELERATOR", "TEST_WITH_SLOW",
+    "TEST_WITH_TORCHDYNAMO", "TEST_WITH_TORCHINDUCTOR", "DeterministicGuard", "SwapTensorsGuard", "find_free_port",
+    "get_cycles_per_ms", "getRocmArchName", "getRocmVersion", "isRocmArchAnyOf", "lazy_skip_if", "load_tests",
+    "requires_cuda", "requires_cuda_p2p_access", "retry_on_connect_failures", "runOnRocmArch", "skipIfRocm",
+    "skipIfRocmArch", "skipIfRocmVersionLessThan", "skipIfTorchDynamo", "skipIfWindows", "skipIfXpu",
+    "suppress_warnings", "wrapSwapTensorsTest", "xfailIf", "xfailIfTorchDynamo",
 ]

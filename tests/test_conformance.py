@@ -113,3 +113,31 @@ def test_a_sample_edited_after_its_recording_fails_with_the_re_record_hint(tmp_p
         oracle.upstream_outcomes("upstream_dist_sample.py")
     assert str(info.value).endswith("re-record: python tests/fixtures/record_upstream.py upstream_dist_sample.py")
     assert "changed since its oracle outcomes were recorded for torch" in str(info.value)
+
+
+def test_fsdp_family_matches_upstream():
+    """common_fsdp: FSDPTest (FSDP v1 parity against DDP over NestedWrappedModule,
+    AlwaysWrapNestedWrappedModule and TransformerWithSharedParams; fully_shard with
+    check_sharded_parity and patch_all_gather / patch_reduce_scatter counting calls; run_subtests;
+    a failing rank; a device skip), FSDPTestMultiThread and FSDPTestContinuous on 2 CPU ranks.
+    The sample reports two devices to torch's FSDPTest (which else skips without an accelerator);
+    this harness runs it as a user would on a CPU machine, with --device cpu."""
+    ours = outcomes(FIXTURES / "upstream_fsdp_sample.py", TESTING_DEVICE="cpu")
+    assert ours == upstream_outcomes("upstream_fsdp_sample.py")
+    assert ours["FSDPSample.test_nested_wrapped_parity"] == ("passed", "")
+    assert ours["FSDPSample.test_fully_shard_counts_collectives"] == ("passed", "")
+    assert ours["FSDPSample.test_rank_one_fails"] == ("error", "ValueError: rank one is broken")
+    assert ours["FSDPSample.test_needs_four_devices"] == ("skipped", "Need at least 4 CUDA devices")
+    assert ours["FSDPThreadSample.test_fully_shard_forward"] == ("passed", "")
+
+
+def test_breadth_matches_upstream():
+    """ShardedTensorTestBase/with_comms (nccl default skips, gloo runs a sharded tensor, RPC's device
+    map errors without an accelerator as upstream's does), common_cuda flags, long-tail decorators of
+    common_utils/common_distributed/common_device_type, two_tensor, distributed_utils, TestCase members."""
+    ours = outcomes(FIXTURES / "upstream_breadth_sample.py")
+    assert ours == upstream_outcomes("upstream_breadth_sample.py")
+    assert ours["ShardedSample.test_nccl_default_needs_devices"] == ("skipped", "Need at least 2 CUDA devices")
+    assert ours["ShardedSample.test_sharded_tensor_ops_on_gloo"] == ("passed", "")
+    assert ours["DeviceSampleCPU.test_only_cuda_cpu"] == ("skipped", "Only runs on cuda")
+    assert ours["LongTailSample.test_requires_cuda"] == ("skipped", "Requires CUDA")

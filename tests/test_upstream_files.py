@@ -21,7 +21,7 @@ def test_redirected_imports_resolve_to_the_harness_and_never_fall_back():
                                   "torch.testing._internal.common_methods_invocations is not provided by testing")
 
 
-EXPECTED_MISSING = ("unsupported upstream API: torch.testing._internal.common_fsdp.FSDPTest, "
+EXPECTED_MISSING = ("unsupported upstream API: torch.testing._internal.common_distributed.DynamoDistributedSingleProcTestCase, "
                     "torch.testing._internal.common_utils.skipIfNoSuchThing, torch.testing._internal.hop_db")
 
 
@@ -53,10 +53,11 @@ def test_unmodified_seed_module_runs_on_cpu_ranks():
 
 
 def test_harness_imports_nothing_from_torchs_private_harness():
-    """Beyond what ``import torch`` itself loads (common_dtype, logging_tensor), importing every
+    """Beyond what ``import torch`` and torch's FSDP package themselves load (common_dtype,
+    logging_tensor, distributed.fake_pg), importing every
     module of testing/ adds no torch.testing._internal module."""
     code = (
-        "import sys, torch\n"
+        "import sys, torch, torch.distributed.fsdp  # torch's own FSDP package loads its fake_pg\n"
         "before = {k for k in sys.modules if k.startswith('torch.testing._internal')}\n"
         "import testing.common_utils, testing.common_device_type, testing.common_distributed\n"
         "import testing.common_fsdp, testing.distributed._tensor.common_dtensor\n"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from testing._core import compare as _compare
+from testing._core.case_members import UpstreamMembers
 
 from testing._core import skips as _skips
 from testing._core.config import get_config, module_argv
@@ -64,8 +65,11 @@ def _warn_always() -> Iterator[None]:
         torch.set_warn_always(previous)
 
 
-class TestCase(expecttest.TestCase):
-    """Base of every harness test class; mirrors upstream's common_utils.TestCase where tests see it."""
+class TestCase(UpstreamMembers, expecttest.TestCase):
+    """Base of every harness test class; mirrors upstream's common_utils.TestCase where tests see it.
+
+    Upstream members this harness lacks raise "unsupported upstream API: common_utils.TestCase.NAME"
+    (``UpstreamMembers.__getattr__``, from the member list in ``case_members``)."""
 
     _precision: float = 0
     _rel_tol: float = 0

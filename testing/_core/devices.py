@@ -179,9 +179,13 @@ def present_devices() -> list[str]:
 
 
 def accelerators() -> list[DeviceType]:
-    """Accelerators that distributed tests run on, in upstream's detection order (cuda, hpu, xpu,
-    then plug-ins); mps, a single local device, is not one of them."""
-    rows = [d for d in device_table().values() if d.accelerator and d.distributed]
+    """Accelerators that distributed tests run on, in table order (cuda, xpu, hpu, then plug-ins: the
+    order of upstream's backend lists); mps, a single local device, is not one of them."""
+    return [d for d in device_table().values() if d.accelerator and d.distributed]
+
+
+def by_detection_order(rows: list[DeviceType]) -> list[DeviceType]:
+    """Upstream's order when it picks one accelerator among those present (cuda, hpu, xpu)."""
     return sorted(rows, key=lambda d: d.priority)
 
 

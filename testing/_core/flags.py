@@ -57,7 +57,7 @@ def _fsdp_device() -> tuple[str, str, int]:
     config = get_config()
     if config.emulating:  # CPU ranks stand in for devices: as many as the world has ranks
         return "cpu", config.backend_for("cpu"), config.world_size or DEFAULT_WORLD_SIZE
-    rows = [devices.lookup(config.device)] if config.device else [d for d in devices.accelerators() if d.present()]
+    rows = [devices.lookup(config.device)] if config.device else devices.by_detection_order([d for d in devices.accelerators() if d.present()])
     for row in rows:
         if row is not None and row.accelerator:
             count = DEFAULT_WORLD_SIZE if row.fsdp_device else row.count()

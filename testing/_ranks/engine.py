@@ -46,6 +46,10 @@ class RankReport:
     """faulthandler output: a hang dump or a fatal-signal dump."""
     stopped: Optional[str] = None
     """Why the engine killed it: "timeout" or "peer-fault"; None if it ended on its own."""
+    reported_at: Optional[float] = None
+    """When the rank said how its test went, in seconds after the group started (its own clock)."""
+    ended_at: Optional[float] = None
+    """When the engine saw the rank's exit, in seconds after the group started."""
 
     @property
     def signal_name(self) -> Optional[str]:
@@ -129,6 +133,7 @@ class RankGroup:
         self.processes: list[_zygote.RankProcess] = []
         self.reports: list[RankReport] = []
         self.started = time.monotonic()
+        self.started_wall = time.time()  # ranks stamp their reports with the wall clock
         try:
             for rank in range(world_size):
                 process = self.launcher.start(rank, target)
@@ -159,7 +164,12 @@ class RankGroup:
             except (EOFError, OSError):
                 channel.close()
                 del self._open[rank]
+        self._note_exits()
+
+    def _note_exits(self) -> None:
         for process, report in zip(self.processes, self.reports):
+            if report.exitcode is None and process.exitcode is not None:
+                report.ended_at = time.monotonic() - self.started
             report.exitcode = process.exitcode
 
     def _take(self, rank: int, message: Any) -> None:
@@ -167,6 +177,8 @@ class RankGroup:
         if isinstance(message, dict):
             report.status = message.get("status")
             report.detail = message.get("detail", "")
+            if isinstance(message.get("time"), (int, float)):
+                report.reported_at = message["time"] - self.started_wall
         else:  # an upstream-style subclass sending a bare traceback string
             report.status, report.detail = "error", str(message)
 
@@ -257,8 +269,7 @@ class RankGroup:
         deadline = time.monotonic() + 10.0
         while any(p.exitcode is None for p in self.processes) and time.monotonic() < deadline:
             self.launcher.poll(0.05)
-        for process, report in zip(self.processes, self.reports):
-            report.exitcode = process.exitcode
+        self._note_exits()
         for channel in getattr(self, "_open", {}).values():
             channel.close()
         if hasattr(self, "_open"):

@@ -79,8 +79,11 @@ def _skip_unless_devices(world_size: int) -> None:
 
 @unittest.skipIf(TEST_XPU, "not-support-multithread")
 class FSDPTestMultiThread(MultiThreadedTestCase):
-    """Upstream's ranks are threads over a threaded process group; here processes over gloo (on an
-    accelerator: its backend, each rank bound to its device)."""
+    """Upstream's ranks are threads of one process over a threaded process group, which carries
+    CPU and device tensors alike, however many ranks share a device. Here they are processes: on an
+    accelerator with a device per rank, each rank binds its device and joins over the device's
+    backend; with more ranks than devices (the device backend refuses two ranks on one device) or
+    on CPU ranks, they join over the CPU backend (gloo), bound to device ``rank % count``."""
 
     @property
     def world_size(self) -> int:
@@ -99,12 +102,17 @@ class FSDPTestMultiThread(MultiThreadedTestCase):
     def perThreadTearDown(self) -> None:  # noqa: N802
         torch._dynamo.reset()
 
+    def _device_per_rank(self) -> bool:
+        row = fsdp_device_row()
+        return _binds_device() and row is not None and int(self.world_size) <= row.count()
+
     def _group_device(self) -> str:
-        return torch.device(DEVICE_TYPE).type if _binds_device() else "cpu"
+        return torch.device(DEVICE_TYPE).type if self._device_per_rank() else "cpu"
 
     def _rank_setup(self) -> None:
         if _binds_device():
-            torch.accelerator.set_device_index(self.rank % DEVICE_COUNT)
+            row = fsdp_device_row()
+            torch.accelerator.set_device_index(self.rank % max(row.count() if row else 1, 1))
         super()._rank_setup()
 
 

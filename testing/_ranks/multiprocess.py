@@ -28,6 +28,7 @@ from typing import Any, Optional
 import torch.distributed as dist
 
 from testing._ranks import engine as _engine
+from testing._ranks.verdict import verdict
 
 from testing._core import signals
 from testing._core import skips as _skips
@@ -194,7 +195,7 @@ class MultiProcessTestCase(TestCase):
             parent_pipe.send({"status": "skip", "detail": skip.message} if skip else {"status": "exit", "detail": str(exc.code)})
             raise
         except Exception:
-            parent_pipe.send({"status": "error", "detail": traceback.format_exc()})
+            parent_pipe.send({"status": "error", "detail": traceback.format_exc(), "time": time.time()})
             raise SystemExit(self.TEST_ERROR_EXIT_CODE) from None
         if self.destroy_pg_upon_exit:
             try:
@@ -228,74 +229,3 @@ def _leave_together() -> None:
         dist.destroy_process_group()
     except Exception:  # a broken group must not hide the skip
         pass
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.rstrip().splitlines())
-
-
-def describe_rank(report: _engine.RankReport) -> str:
-    """One rank's state, for a failure message."""
-    if report.stopped == "timeout":
-        state = "still running at the timeout"
-    elif report.stopped == "peer-fault":
-        state = "stopped by the harness after another rank failed"
-    elif report.status == "error":
-        state = "raised an exception"
-    elif report.signal_name:
-        state = f"was killed by {report.signal_name}"
-    elif report.status is None:
-        state = f"exited with code {report.exitcode} without reporting a result"
-    elif report.status == "skip":
-        state = f"skipped: {report.detail}"
-    else:
-        state = f"{report.status} (exit code {report.exitcode})"
-    text = f"Rank {report.rank} (pid {report.pid}) {state}"
-    if report.stacks:
-        text += "\n" + _indent(report.stacks)
-    return text
-
-
-def verdict(run: _engine.RankRun, expected_code: int = 0, check_codes: bool = True) -> None:
-    """Raise what the test's outcome is, from every rank's report (returns on a pass)."""
-    reports = run.reports
-    errors = [r for r in reports if r.status == "error"]
-    if errors:
-        text = "".join(
-            f"Process {r.rank} exited with error code {MultiProcessTestCase.TEST_ERROR_EXIT_CODE} and exception:\n{r.detail}\n"
-            for r in errors
-        )
-        others = [describe_rank(r) for r in reports if r.status != "error" and r.status != "pass"]
-        if others:
-            text += "\nOther ranks:\n" + "\n".join(others)
-        raise RuntimeError(text)
-    if run.timed_out:
-        live = [r for r in reports if r.stopped == "timeout"]
-        head = "".join(f"Process {r.rank} terminated or timed out after {run.elapsed:.2f} seconds\n" for r in live)
-        raise RuntimeError(
-            f"{head}Timed out after {run.timeout:g} s (timeout from {run.timeout_source}); "
-            "stacks of the ranks still running:\n" + "\n".join(describe_rank(r) for r in reports)
-        )
-    if not check_codes:
-        return
-    bad = [
-        r for r in reports
-        if r.signal_name or r.status is None or (r.status == "exit" and r.exitcode != expected_code)
-    ]
-    if bad:
-        lines = [describe_rank(r) for r in bad]
-        first = bad[0]
-        raise AssertionError(
-            f"Expected exit code {expected_code} but got {first.exitcode} for pid: {first.pid}\n" + "\n".join(lines)
-        )
-    skipped = [r for r in reports if r.status == "skip"]
-    if skipped and len(skipped) < len(reports):
-        raise AssertionError(
-            "Ranks disagree: " + "; ".join(
-                f"rank {r.rank} {'skipped (' + r.detail + ')' if r.status == 'skip' else r.status}" for r in reports
-            )
-        )
-    if skipped:
-        reasons = sorted({r.detail for r in skipped})
-        raise unittest.SkipTest(reasons[0] if len(reasons) == 1 else "; ".join(
-            f"rank {r.rank}: {r.detail}" for r in skipped))

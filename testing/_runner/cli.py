@@ -14,9 +14,9 @@ from testing._core import config as _config
 from testing._fork import expectations as _expectations
 from testing._runner.result import TestReport, tally
 
-from . import cache, discovery, junit
+from . import cache, discovery, failures, junit
 from .execute import FileRun, run_file
-from .terminal import TerminalReporter, summary
+from .terminal import TerminalReporter, closing_line, summary
 
 
 def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
@@ -36,7 +36,9 @@ def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
     p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
     p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
-    p.add_argument("-v", "--verbose", action="store_true", help="print each file's own output")
+    p.add_argument("--tb", choices=failures.TB_STYLES, default="short",
+                   help="failures section after the summary: short (test frames), long, line, no")
+    p.add_argument("-v", "--verbose", action="store_true", help="stream each file's own output as it runs")
     return p
 
 
@@ -55,6 +57,14 @@ def child_env(config: _config.Config) -> dict:
     root = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def runner_command() -> str:
+    """How this runner was started, for repro hints: ``python run_test.py`` (relative to here) or ``testing-run``."""
+    program = _config.module_argv()[0]
+    if os.path.basename(program) == "run_test.py":
+        return f"python {os.path.relpath(program)}"
+    return "testing-run"
 
 
 def fail(message: str) -> int:
@@ -160,7 +170,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     wall = time.monotonic() - started
     stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
     summary(reporter, runs, empty, wall, stale)
+    failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb,
+                            runner_command(), config.device)
     totals = tally([r for run in runs for r in run.tests])
+    closing_line(reporter, totals)
     if args.xml:
         for run in runs:
             properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,

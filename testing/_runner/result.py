@@ -37,6 +37,9 @@ class TestReport:
     """Mode of the expectations-file entry applied to this test (skip, xfail, strict-xfail, timeout)."""
     expectation_reason: str = ""
     expectation_link: str = ""
+    ranks: list = dataclasses.field(default_factory=list)
+    """A distributed test's per-rank results (testing._ranks.evidence.RankResult as dicts); the
+    message is then the headline, naming the rank at fault."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -122,15 +125,22 @@ class ReportingResult(unittest.TestResult):
         if short_id(test) not in self._failed_subtests:
             self._emit(test, "passed")
 
+    def _failure(self, test: Any, err: Any, outcome: str) -> None:
+        exc = err[1] if isinstance(err, tuple) else None
+        evidence = getattr(exc, "evidence", None)
+        if evidence is not None:  # a distributed test: the ranks' results are the report
+            self._emit(test, outcome, exc.headline, str(exc), ranks=[r.to_dict() for r in evidence])
+            return
+        details = self._text(err, test)
+        self._emit(test, outcome, first_line(details), details)
+
     def addFailure(self, test: unittest.TestCase, err: Any) -> None:  # noqa: N802
         super().addFailure(test, err)
-        details = self._text(err, test)
-        self._emit(test, "failed", first_line(details), details)
+        self._failure(test, err, "failed")
 
     def addError(self, test: Any, err: Any) -> None:  # noqa: N802
         super().addError(test, err)
-        details = self._text(err, test)
-        self._emit(test, "error", first_line(details), details)
+        self._failure(test, err, "error")
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:  # noqa: N802
         super().addSkip(test, reason)

@@ -89,4 +89,8 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
         for r in failures:
             w(f"  {LABELS.get(r.outcome, r.outcome)} {r.file}::{r.id} - {r.message}")
     w(f"wall time {wall:.1f}s")
-    w(f"{totals['passed']} passed, {totals['failed'] + totals['errors']} failed, {totals['skipped']} skipped")
+
+
+def closing_line(reporter: TerminalReporter, totals: dict[str, int]) -> None:
+    """The last line, the one CI dashboards read."""
+    reporter.write(f"{totals['passed']} passed, {totals['failed'] + totals['errors']} failed, {totals['skipped']} skipped")

@@ -1,0 +1,104 @@
+"""The failures section the runner prints after its summary, as pytest does: per failed test its
+headline, the root-cause traceback (``--tb=short|long|line|no``), the knock-on ranks in a line each,
+and the exact command that reruns that one test.
+
+It reads the reports' fields (headline, per-rank results); it never re-parses a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+
+from testing._runner.result import TestReport
+
+TB_STYLES = ("short", "long", "line", "no")
+
+_HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_UNITTEST_DIR = os.path.dirname(os.path.abspath(__import__("unittest").__file__))
+# a traceback frame (``line 3, in f``) or a faulthandler frame (``line 3 in f``)
+_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line \d+,? in ')
+
+
+def trim_traceback(text: str) -> str:
+    """Drop the harness's and unittest's frames (a frame is its ``File`` line and the indented lines
+    under it); keep the test's own frames, torch's, and the exception lines."""
+    out: list[str] = []
+    skipping = False
+    for line in text.rstrip().splitlines():
+        match = _FRAME.match(line)
+        if match:
+            path = os.path.abspath(match["file"])
+            skipping = path.startswith((_HARNESS_DIR + os.sep, _UNITTEST_DIR + os.sep))
+            if not skipping:
+                out.append(line)
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
+
+
+def _root(report: TestReport) -> dict | None:
+    return next((r for r in report.ranks if r.get("root_cause")), None)
+
+
+def _echo_lines(report: TestReport) -> list[str]:
+    lines = []
+    for rank in report.ranks:
+        if rank.get("root_cause") or rank["status"] in ("passed", "skipped"):
+            continue
+        what = f"{rank['exc_type']}: {rank['exc_message']}" if rank["exc_type"] else rank["status"]
+        if rank["status"] in ("hung", "stopped") and rank.get("where"):
+            what = f"{rank['status']} {rank['where']}"
+        elif rank["status"] == "killed":
+            what = f"killed by {rank['signal']}"
+        elif rank["status"] == "exited-early":
+            what = f"exited early with status {rank['exit_code']}"
+        lines.append(f"rank {rank['rank']} ({rank['status']}): {what}"[:200])
+    return lines
+
+
+def _body(report: TestReport, style: str) -> str:
+    root = _root(report)
+    if report.ranks:
+        if root is not None and root.get("traceback"):
+            text = root["traceback"]
+        elif root is not None and root.get("stacks"):
+            text = root["stacks"]
+        else:  # a hang: the stacks of the ranks not waiting in a collective are the evidence
+            live = [r for r in report.ranks if r.get("stacks")]
+            culprits = [r for r in live if not r.get("where", "").startswith("in ")] or live
+            text = "\n".join(f"rank {r['rank']}:\n{r['stacks']}" for r in culprits)
+    else:
+        text = report.details
+    return text if style == "long" else trim_traceback(text)
+
+
+def repro_command(report: TestReport, runner: str, device: str | None) -> str:
+    test_id = report.subtest_of or report.id
+    device_flag = f" --device {device}" if device else ""
+    return f"{runner}{device_flag} {report.file} -k {test_id}"
+
+
+def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, runner: str,
+                   device: str | None) -> None:
+    if style == "no" or not failures:
+        return
+    write("")
+    write("=" * 30 + " failures " + "=" * 30)
+    for report in failures:
+        if style == "line":
+            write(f"{report.file}::{report.id}: {report.message}")
+            continue
+        write(f"_____ {report.file}::{report.id} _____")
+        write(report.message)
+        body = _body(report, style)
+        if body and not report.id.startswith("<"):
+            write(body)
+        for line in _echo_lines(report):
+            write("  " + line)
+        if not report.id.startswith("<"):
+            write(f"rerun: {repro_command(report, runner, device)}")

@@ -1,0 +1,1 @@
+"""Upstream path: distributed/_shard of torch's private testing package."""

@@ -53,3 +53,10 @@ __all__ = [
     "onlyCPU", "onlyCUDA", "onlyHPU", "onlyMPS", "onlyNativeDeviceTypes", "onlyOn", "onlyPRIVATEUSE1", "onlyXPU",
     "skipCPUIf", "skipCUDAIf", "skipHPUIf", "skipIf", "skipMetaIf", "skipMPSIf", "skipPRIVATEUSE1If", "skipXPUIf",
 ]
+
+# names upstream's common_device_type has only from a torch release on (testing/_core/versions.py): present
+# on the releases that have them, AttributeError on the others
+from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+
+__getattr__ = facade_getattr(__name__)
+__all__ += facade_names(__name__)

@@ -71,3 +71,10 @@ __all__ = [
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
     "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init",
 ]
+
+# names upstream's common_distributed has only from a torch release on (testing/_core/versions.py): present
+# on the releases that have them, AttributeError on the others
+from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+
+__getattr__ = facade_getattr(__name__)
+__all__ += facade_names(__name__)

@@ -80,3 +80,10 @@ __all__ = [
     "skipIfRocmArch", "skipIfRocmVersionLessThan", "skipIfTorchDynamo", "skipIfWindows", "skipIfXpu",
     "suppress_warnings", "wrapSwapTensorsTest", "xfailIf", "xfailIfTorchDynamo",
 ]
+
+# names upstream's common_utils has only from a torch release on (testing/_core/versions.py): present
+# on the releases that have them, AttributeError on the others
+from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+
+__getattr__ = facade_getattr(__name__)
+__all__ += facade_names(__name__)

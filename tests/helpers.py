@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,8 +48,11 @@ def reports(path: Path, *args: str, timeout: float = 600, upstream: bool = False
 
 
 def outcomes(path: Path, *args: str, timeout: float = 600, upstream: bool = False, **env: str) -> dict[str, tuple[str, str]]:
-    """{test id: (outcome, message)}."""
-    return {k: (r["outcome"], r["message"]) for k, r in reports(path, *args, timeout=timeout, upstream=upstream, **env).items()}
+    """{test id: (outcome, message)}. A distributed failure's headline names the rank at fault
+    (``rank 1: ValueError: ...``); upstream's message is the exception alone, so the rank prefix is
+    compared apart (tests/test_faults.py) and left out here."""
+    return {k: (r["outcome"], re.sub(r"^rank \d+: ", "", r["message"]))
+            for k, r in reports(path, *args, timeout=timeout, upstream=upstream, **env).items()}
 
 
 def processes_with_env(marker: str) -> list[int]:

@@ -21,10 +21,11 @@ ORACLE_DIR = FIXTURES / "oracle"
 
 
 def release(version: Optional[str] = None) -> str:
-    """``2.13.0+cpu`` -> ``2.13.0``: a recording serves every build of a release."""
-    import torch
+    """``2.13.0+cpu`` -> ``2.13.0``: a recording serves every build of a release (the installed
+    torch's by default, as testing._core.versions reads it)."""
+    from testing._core import versions
 
-    return (version or torch.__version__).split("+")[0]
+    return version.split("+")[0] if version else versions.release()
 
 
 def recording_path(version: Optional[str] = None) -> Path:

@@ -40,7 +40,11 @@ def test_rank_exception_is_reported_at_once_with_its_traceback(fault_run):
     assert report["outcome"] == "error"
     assert "Process 1 exited with error code 10 and exception" in report["details"]
     assert "ValueError: boom on rank one" in report["details"]
-    assert "Rank 0 (pid" in report["details"] and "stopped by the harness after another rank failed" in report["details"]
+    assert report["message"] == "rank 1: ValueError: boom on rank one"  # the headline names the rank at fault
+    rank0, rank1 = report["ranks"]
+    assert (rank1["status"], rank1["exc_type"], rank1["root_cause"]) == ("failed", "ValueError", True)
+    assert rank0["status"] == "stopped" and rank0["where"].startswith("at faults_sample.py:") and "test_raise" in rank0["where"]
+    assert "Rank 0 (pid" in report["details"] and "stopped by the harness at faults_sample.py" in report["details"]
     assert report["duration"] < 4.5  # rank 0 sleeps 60 s; it is stopped long before the 5 s timeout
 
 
@@ -53,7 +57,9 @@ def test_hang_fails_at_timeout_with_every_live_rank_stack(fault_run, name, frame
     assert "Timed out after 5 s (timeout from DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)" in details
     assert "still running at the timeout" in details
     assert "thread 0x" in details.lower() and "faults_sample.py" in details  # faulthandler dump, per thread
+    assert report["message"].startswith("timed out after 5 s (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT); rank 1 at faults_sample.py:")
     if name == "hang_collective":
+        assert report["message"].endswith("; rank 0 in barrier")  # the rank waiting in a collective is named apart
         assert "Rank 0 (pid" in details and "in barrier" in details
     assert 5 <= report["duration"] < 15
 
@@ -66,7 +72,8 @@ def test_rank_killed_by_signal_names_rank_and_signal(fault_run, name, rank, sign
     result, *_ = fault_run
     report = result[ID + name]
     assert report["outcome"] == "failed"
-    assert f"Rank {rank} (pid" in report["details"] and f"was killed by {signal_name}" in report["details"]
+    assert report["message"] == f"rank {rank}: killed by {signal_name}"
+    assert f"Rank {rank} (pid" in report["details"] and f"killed by {signal_name}" in report["details"]
     if signal_name != "SIGKILL":
         assert "Fatal Python error" in report["details"]  # the crashing rank's own stack
     assert report["duration"] < 4.5
@@ -76,7 +83,8 @@ def test_early_exit_with_status_zero_is_a_failure(fault_run):
     result, *_ = fault_run
     report = result[ID + "early_exit"]
     assert report["outcome"] == "failed"
-    assert "Rank 1 (pid" in report["details"] and "exited with code 0 without reporting a result" in report["details"]
+    assert report["message"] == "rank 1: exited early with status 0"
+    assert "Rank 1 (pid" in report["details"] and "exited-early" in report["details"]
 
 
 def test_skips_keep_the_ranks_reason_and_disagreement_fails(fault_run):

@@ -47,6 +47,8 @@ class DeviceType:
     """Vendor variants of its backend that mean the same device (``ncclx`` for nccl)."""
     backend_probe: Optional[Callable[[], bool]] = None
     """Whether its backend can be used here; None: torch's ``is_<backend>_available``."""
+    visible_env: Optional[str] = None
+    """The environment variable that limits which of its devices a process sees (run_test.py -j)."""
     distributed: bool = True
     """Whether multi-rank tests count it as an accelerator (mps does not)."""
     fsdp_device: Optional[str] = None
@@ -116,11 +118,11 @@ def _privateuse1_count() -> int:
 _BUILTIN = (
     DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False, priority=99),
     DeviceType("cuda", "nccl", _safe_count(_cuda_count), priority=0, triton=True,
-               runtime_initialized=_initialized("cuda"), backend_aliases=("ncclx",)),
+               runtime_initialized=_initialized("cuda"), backend_aliases=("ncclx",), visible_env="CUDA_VISIBLE_DEVICES"),
     DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu", priority=2, triton=True,
-               runtime_initialized=_initialized("xpu")),
+               runtime_initialized=_initialized("xpu"), visible_env="ZE_AFFINITY_MASK"),
     DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False, priority=1,
-               backend_probe=lambda: _hpu_count() > 0, fsdp_device="hpu:0"),
+               backend_probe=lambda: _hpu_count() > 0, fsdp_device="hpu:0", visible_env="HABANA_VISIBLE_MODULES"),
     DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps", set_device=False, priority=60,
                distributed=False),
 )

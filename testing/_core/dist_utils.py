@@ -26,7 +26,7 @@ from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._core.flags import TEST_CUDA, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
-from testing._core.skips import TEST_SKIPS, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
+from testing._core.skips import TEST_SKIPS, multi_device_key, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 from testing._core.upstream_utils import find_free_port, retry_on_connect_failures
 
 logger = logging.getLogger("torch.testing._internal.common_distributed")
@@ -90,7 +90,7 @@ skip_if_odd_worldsize = _env_skip(
 def require_n_gpus_for_nccl_backend(n: int, backend: str) -> Callable:
     """Skip (in the rank) when ``backend`` is an accelerator backend and fewer than ``n`` devices exist."""
     accelerator = backend in _devices.accelerator_backends() and not get_config().emulating
-    return _env_skip(f"multi-gpu-{n}", lambda: accelerator and _usable_accelerators() < n)
+    return _env_skip(multi_device_key(n), lambda: accelerator and _usable_accelerators() < n)
 
 
 def nccl_skip_if_lt_x_gpu(backend: str, x: int) -> Callable:

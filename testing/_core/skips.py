@@ -1,7 +1,9 @@
 """Skips that cross the process boundary: upstream's TEST_SKIPS exit codes and the decorators using them.
 
 A rank that must skip calls ``sys.exit(code)``; the code maps back to a message through
-``TEST_SKIPS``. Messages and codes are upstream's verbatim (they say "CUDA" on every device).
+``TEST_SKIPS``. Messages and codes are upstream's verbatim, as the installed torch's harness has
+them (versions.TABLE): up to 2.14 the device-count skips are ``multi-gpu-N`` "Need at least N CUDA
+devices" on every device, from 2.15 ``multi-device-N`` "Need at least N accelerator devices".
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Optional
 
 from testing._core import devices as _devices
+from testing._core import versions as _versions
 from testing._core.config import get_config
 
 
@@ -21,19 +24,24 @@ class TestSkip(NamedTuple):
     message: str
 
 
+# the device-count skips: key prefix and wording follow the installed torch's harness
+_DEVICE_KEY: str = _versions.current("skip_device_key")  # "multi-gpu" (<= 2.14) or "multi-device"
+_DEVICE_WORD: str = _versions.current("skip_device_word")  # "CUDA" (<= 2.14) or "accelerator"
+_DEVICE_CODES = {1: 75, 2: 77, 3: 80, 4: 81, 5: 82, 6: 83, 7: 84, 8: 85}  # the same in every release
+
+
+def multi_device_key(n: int) -> str:
+    """The TEST_SKIPS key of "needs ``n`` devices": ``multi-gpu-N`` up to torch 2.14, ``multi-device-N`` from 2.15."""
+    return f"{_DEVICE_KEY}-{n}"
+
+
 TEST_SKIPS: dict[str, TestSkip] = {
     "backend_unavailable": TestSkip(72, "Skipped because distributed backend is not available."),
     "small_worldsize": TestSkip(73, "Skipped due to small world size."),
     "odd_worldsize": TestSkip(87, "Skipped due to odd world size."),
     "no_cuda": TestSkip(74, "CUDA is not available."),
-    "multi-gpu-1": TestSkip(75, "Need at least 1 CUDA device"),
-    "multi-gpu-2": TestSkip(77, "Need at least 2 CUDA devices"),
-    "multi-gpu-3": TestSkip(80, "Need at least 3 CUDA devices"),
-    "multi-gpu-4": TestSkip(81, "Need at least 4 CUDA devices"),
-    "multi-gpu-5": TestSkip(82, "Need at least 5 CUDA devices"),
-    "multi-gpu-6": TestSkip(83, "Need at least 6 CUDA devices"),
-    "multi-gpu-7": TestSkip(84, "Need at least 7 CUDA devices"),
-    "multi-gpu-8": TestSkip(85, "Need at least 8 CUDA devices"),
+    **{multi_device_key(n): TestSkip(code, f"Need at least {n} {_DEVICE_WORD} device{'s' if n > 1 else ''}")
+       for n, code in _DEVICE_CODES.items()},
     "nccl": TestSkip(76, "c10d not compiled with NCCL support"),
     "skipIfRocm": TestSkip(78, "Test skipped for ROCm"),
     "no_peer_access": TestSkip(79, "Test skipped because no GPU peer access"),
@@ -46,9 +54,14 @@ SKIP_BY_EXIT_CODE: dict[int, TestSkip] = {skip.exit_code: skip for skip in TEST_
 
 # Skips caused by missing hardware, reported apart from other skips by the runner.
 DEVICE_SKIP_CODES = frozenset(
-    [TEST_SKIPS[k].exit_code for k in TEST_SKIPS if k.startswith("multi-gpu")]
+    list(_DEVICE_CODES.values())
     + [TEST_SKIPS[k].exit_code for k in ("no_cuda", "no_accelerator", "nccl", "no_peer_access")]
 )
+
+
+def multi_device_skip(n: int) -> TestSkip:
+    """The skip of a rank that needs ``n`` devices (``TEST_SKIPS[multi_device_key(n)]``)."""
+    return TEST_SKIPS[multi_device_key(n)]
 
 
 def is_device_skip(reason: str) -> bool:
@@ -95,8 +108,10 @@ def skip_if_lt_x_gpu(x: int, *, allow_cpu: bool = False) -> Callable:
             count = device_count_for(args[0] if args else None)
             if (count is not None and count >= x) or (count is None and allow_cpu):
                 return func(*args, **kwargs)
-            _exit_with(TEST_SKIPS[f"multi-gpu-{x}"], args)
+            _exit_with(multi_device_skip(x), args)
 
+        if _versions.current("min_gpus_required_attr"):
+            wrapper._min_gpus_required = x
         return wrapper
 
     return decorator
@@ -107,7 +122,7 @@ def skip_if_no_gpu(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         count = device_count_for(args[0] if args else None)
         if not count:
-            _exit_with(TEST_SKIPS["no_cuda"], args)
+            _exit_with(TEST_SKIPS[_versions.current("skip_if_no_gpu_key")], args)
         return func(*args, **kwargs)
 
     return wrapper
@@ -121,7 +136,7 @@ def requires_world_size(n: int) -> Callable:
         config = get_config()
         # emulating, ranks are the devices: a test gets the ranks it needs unless --world-size says less
         count = (config.world_size or n) if config.emulating else (device_count_for(None) or 0)
-        return unittest.skipUnless(count >= n, f"requires {n} GPUs, found {count}")(func)
+        return unittest.skipUnless(count >= n, f"requires {n} {_versions.current('requires_world_size_noun')}, found {count}")(func)
 
     return decorator
 
@@ -169,6 +184,11 @@ def requires_ucc() -> Callable:
 
 def requires_mpi() -> Callable:
     return _requires_backend("mpi", "MPI")
+
+
+def requires_xccl() -> Callable:
+    """torch 2.14+ (served by the facade from that release on, versions.TABLE)."""
+    return _requires_backend("xccl", "XCCL")
 
 
 def requires_accelerator_dist_backend(backends: Optional[list[str]] = None) -> Callable:

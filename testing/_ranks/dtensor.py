@@ -16,7 +16,7 @@ from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
-from testing._core.skips import TEST_SKIPS, skip_if_lt_x_gpu
+from testing._core.skips import TEST_SKIPS, multi_device_key, skip_if_lt_x_gpu
 
 
 def _default_device_type() -> str:
@@ -113,7 +113,7 @@ class DTensorTestBase(DTensorTestMixin, MultiProcessTestCase):
             row is not None and row.accelerator and backend == row.backend
         )
         if wants_accelerator and self._usable_devices() < self.world_size:
-            sys.exit(TEST_SKIPS[f"multi-gpu-{self.world_size}"].exit_code)
+            sys.exit(TEST_SKIPS[multi_device_key(self.world_size)].exit_code)
         if not _accepted_backend(backend, self.device_type):
             raise RuntimeError(f"Backend {backend} not supported!")
         device_id = None
@@ -179,7 +179,7 @@ class DTensorContinuousTestBase(DTensorTestMixin, MultiProcContinuousTest):
         row = _devices.lookup(DEVICE_TYPE)
         if row is not None and row.accelerator and not get_config().emulating:
             if world_size > row.count():
-                sys.exit(TEST_SKIPS[f"multi-gpu-{world_size}"].exit_code)
+                sys.exit(TEST_SKIPS[multi_device_key(world_size)].exit_code)
             if row.set_device:
                 torch.accelerator.set_device_index(rank)
         super()._init_pg(rank, world_size, rdvz_file)

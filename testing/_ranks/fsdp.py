@@ -1,7 +1,7 @@
 """common_fsdp's test bases: FSDPTest, FSDPTestMultiThread, FSDPTestContinuous (and FSDPTestMixin).
 
 FSDPTest ranks do what upstream's ``FSDPTest._run`` does, in upstream's order: skip with
-``multi-gpu-<world size>`` when the FSDP device has fewer devices than ranks, join the process group
+``multi-gpu-<world size>`` (2.15: ``multi-device-...``) when the FSDP device has fewer devices than ranks, join the process group
 over ``init_method`` with common_fsdp's backend (or the fake backend), bind the rank's device where
 the device table says ranks bind one, barrier, reset dynamo, reseed, run the test, barrier, and
 destroy the group. The steps before the test run inside ``run_test`` (as ``_rank_setup``), so a skip
@@ -29,7 +29,7 @@ from testing._core.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
 from testing._core.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
 from testing._core.flags import FSDP_DISTRIBUTED_BACKEND as DISTRIBUTED_BACKEND
 from testing._core.flags import TEST_XPU
-from testing._core.skips import TEST_SKIPS
+from testing._core.skips import TEST_SKIPS, multi_device_key
 from testing._helpers.fsdp_parity import FSDPParityMixin
 from testing._helpers.fsdp_utils import fsdp_device_row
 from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
@@ -74,7 +74,7 @@ def _skip_unless_devices(world_size: int) -> None:
     row = fsdp_device_row()
     count = row.count() if row is not None else 0
     if count < world_size:
-        sys.exit(TEST_SKIPS[f"multi-gpu-{world_size}"].exit_code)
+        sys.exit(TEST_SKIPS[multi_device_key(world_size)].exit_code)
 
 
 @unittest.skipIf(TEST_XPU, "not-support-multithread")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import tempfile
 import time
 import traceback
 import types
@@ -30,7 +29,7 @@ import torch.distributed as dist
 from testing._ranks import engine as _engine
 from testing._ranks.verdict import verdict
 
-from testing._core import signals
+from testing._core import signals, tempfiles
 from testing._core import skips as _skips
 from testing._core.case import TestCase, set_rng_seed
 from testing._core.config import get_config
@@ -103,7 +102,7 @@ class MultiProcessTestCase(TestCase):
         self.processes = []
         self.rank = self.MAIN_PROCESS_RANK
         self.pid_to_pipe: dict = {}
-        self._workdir = tempfile.mkdtemp(prefix="testing-ranks-")
+        self._workdir = tempfiles.make("ranks")
         self.file_name = os.path.join(self._workdir, "store")
         open(self.file_name, "w").close()
 

@@ -21,7 +21,7 @@ import torch.distributed as dist
 from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._core.dist_utils import tp_transports
-from testing._core.skips import TEST_SKIPS
+from testing._core.skips import TEST_SKIPS, multi_device_key
 from testing._ranks.multiprocess import MultiProcessTestCase
 
 TEST_GPU_NUM = 4
@@ -123,7 +123,7 @@ def with_comms(func: Optional[Callable] = None, init_rpc: bool = True, backend: 
     @functools.wraps(func)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
         if _lacks_devices(backend, self.world_size):
-            sys.exit(TEST_SKIPS[f"multi-gpu-{self.world_size}"].exit_code)
+            sys.exit(TEST_SKIPS[multi_device_key(self.world_size)].exit_code)
         self.init_comms(init_rpc=init_rpc, backend=backend)
         func(self, *args, **kwargs)
         self.destroy_comms(destroy_rpc=init_rpc)

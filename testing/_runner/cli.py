@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Optional
 
 from testing._core import config as _config
+from testing._core import devices as _devices
+from testing._core import tempfiles
 
 from testing._fork import expectations as _expectations
 from testing._runner.result import TestReport, tally
 
 from . import cache, discovery, failures, junit
-from .execute import FileRun, run_file
+
+from .execute import FileJob, FileRun, prewarm, run_jobs, shares, worker_args
 from .terminal import TerminalReporter, closing_line, summary
 
 
@@ -36,6 +39,7 @@ def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
     p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
     p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
+    p.add_argument("-j", "--jobs", default="1", metavar="N", help="run N files at once (or 'auto'); each gets a share of the devices or cores")
     p.add_argument("--tb", choices=failures.TB_STYLES, default="short",
                    help="failures section after the summary: short (test frames), long, line, no")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each file's own output as it runs")
@@ -65,6 +69,29 @@ def runner_command() -> str:
     if os.path.basename(program) == "run_test.py":
         return f"python {os.path.relpath(program)}"
     return "testing-run"
+
+
+def start_mode(config: _config.Config) -> tuple[bool, str]:
+    """(warm, why not): workers fork from this warmed process unless a file must start fresh."""
+    if config.start_method == "spawn":
+        return False, "--start-method spawn"
+    if config.plugins:
+        return False, f"device plug-in {', '.join(config.plugins)} initialises in each file's own process"
+    if not hasattr(os, "fork"):
+        return False, "this platform has no fork"
+    return True, ""
+
+
+def jobs_count(value: str, config: _config.Config) -> int:
+    """``-j N`` or ``-j auto``: one file per two CPU cores, or per two devices of the selected accelerator."""
+    if value == "auto":
+        row = _devices.lookup(config.device) if config.device else None
+        if row is not None and row.accelerator:
+            return max(1, row.count() // 2)
+        return max(1, len(os.sched_getaffinity(0)) // 2 if hasattr(os, "sched_getaffinity") else 1)
+    if not value.isdigit() or int(value) < 1:
+        raise _config.UsageError(f"-j needs a positive number or 'auto', got {value!r}")
+    return int(value)
 
 
 def fail(message: str) -> int:
@@ -114,6 +141,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.shard:
             files = discovery.shard(files, args.shard[0], args.shard[1], cache.durations())
         entries = _expectations.load(args.expectations) if args.expectations else []
+        jobs_count(args.jobs, config)
     except (_config.UsageError, discovery.DiscoveryError, _expectations.ExpectationError) as exc:
         return fail(str(exc))
     rerun: dict[str, list[str]] = {}
@@ -131,6 +159,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     empty: list[tuple[str, str]] = []
     started = time.monotonic()
     stopped_early = False
+    removed = tempfiles.sweep_orphans()
+    if removed:
+        reporter.write(f"removed {len(removed)} temp director{'y' if len(removed) == 1 else 'ies'} left by runs that were killed")
+    warm, why_fresh = start_mode(config)
+    if why_fresh and not args.list:
+        reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
+    if warm:
+        prewarm()
+    parallel = jobs_count(args.jobs, config)
+    row = _devices.lookup(config.device or "cpu")
+    slots = shares(parallel, row.visible_env if row is not None and row.accelerator else None,
+                   row.count() if row is not None and row.accelerator else 0)
 
     def on_report(report: TestReport) -> None:
         if args.rerun_failed and report.outcome == "passed":
@@ -143,29 +183,53 @@ def main(argv: Optional[list[str]] = None) -> int:
                 report.message = f"unexpected pass of a strict-xfail expectation: {report.expectation_reason}"
         reporter.report(report)
 
+    def job(file: Path) -> FileJob:
+        args_for = worker_args(file, args.patterns, rerun.get(os.path.relpath(file), []), args.list, args.expectations)
+        output = (lambda text, f=os.path.relpath(file): reporter.output(f, text)) if args.verbose else None
+        return FileJob(file, args_for, env, warm, args.file_timeout, on_report, reporter.control, output)
+
+    order = {f: i for i, f in enumerate(files, 1)}
+
+    def on_start(job: FileJob) -> None:
+        if not args.list:
+            reporter.start_file(os.path.relpath(job.file), order[job.file], len(files), job.share)
+
+    def on_finish(run: FileRun) -> bool:
+        nonlocal stopped_early
+        if args.list:
+            return False
+        reporter.file_log(run)
+        if any(r.is_failure for r in run.reports) and not args.continue_through_error and len(runs_done) + 1 < len(files):
+            reporter.write(f"stopping after the first failing file ({run.file}); pass --continue-through-error to run the rest")
+            stopped_early = True
+        runs_done.append(run)
+        return stopped_early
+
+    runs_done: list[FileRun] = []
     try:
-        for index, file in enumerate(files, 1):
-            names = rerun.get(os.path.relpath(file), [])
-            if not args.list:
-                reporter.start_file(os.path.relpath(file), index, len(files))
-            run = run_file(file, env, args.patterns, names, args.file_timeout, on_report, list_only=args.list,
-                           expectations=args.expectations)
-            runs.append(run)
-            if args.list:
-                continue
-            reporter.file_log(run)
-            why = _empty_reason(run)
-            if why and not args.patterns:
-                empty.append((run.file, why))
-            if any(r.is_failure for r in run.reports) and not args.continue_through_error and index < len(files):
-                reporter.write(f"stopping after the first failing file ({run.file}); pass --continue-through-error to run the rest")
-                stopped_early = True
-                break
+        runs = run_jobs([job(f) for f in files], parallel, slots, on_start, on_finish)
+        if parallel > 1 and slots[0][0] and not stopped_early:
+            # a file that lacked devices on its share runs again alone, on all of them
+            alone = [i for i, run in enumerate(runs) if any(r.device_skip for r in run.tests)]
+            for i in alone:
+                reporter.write(f"rerunning {runs[i].file} alone: it needs more devices than its share")
+                runs[i] = run_jobs([job(runs[i].path)], 1, [({}, None, "")], on_start, lambda run: False)[0]
     except KeyboardInterrupt:
-        reporter.write("interrupted")
+        done = tally([r for run in runs_done for r in run.tests])
+        reporter.write(f"interrupted: {done['passed']} passed, {done['failed'] + done['errors']} failed, "
+                       f"{done['skipped']} skipped so far{reporter.running_text()}")
         return 130
+    for run in runs:
+        why = _empty_reason(run)
+        if why and not args.patterns:
+            empty.append((run.file, why))
     if args.list:
-        return 0
+        for file, why in empty:
+            reporter.write(f"EMPTY: {file}: {why}")
+        if args.patterns and not any(run.listed for run in runs):
+            print(f"run_test.py: error: no test matches -k {' -k '.join(args.patterns)}", file=sys.stderr)
+            return 1
+        return 1 if any(r.is_failure for run in runs for r in run.tests) else 0
 
     wall = time.monotonic() - started
     stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
@@ -180,7 +244,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                  "expectation_link": r.expectation_link}
                           for r in run.tests if r.expectation}
             junit.write(Path(args.xml), module_names[run.path], run.tests, run.wall, properties)
-    cache.save_durations({os.path.relpath(f): r.wall for f, r in zip(files, runs)})
+    cache.save_durations({os.path.relpath(run.path): run.wall for run in runs})
     failed = {run.file: [r.id for r in run.tests if r.is_failure and not r.id.startswith("<")] for run in runs}
     cache.save_last_failed({k: v for k, v in failed.items() if v})
 

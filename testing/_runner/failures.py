@@ -96,7 +96,7 @@ def write_failures(write: Callable[[str], None], failures: list[TestReport], sty
         write(f"_____ {report.file}::{report.id} _____")
         write(report.message)
         body = _body(report, style)
-        if body and not report.id.startswith("<"):
+        if body:
             write(body)
         for line in _echo_lines(report):
             write("  " + line)

@@ -53,6 +53,25 @@ class TestReport:
         return self.outcome in ("failed", "error", "xpass")
 
 
+@dataclasses.dataclass
+class Control:
+    """A worker's record that is not a test outcome: how many tests it collected, a listed id, and
+    the final ``done`` (a worker that ends without it died: its file is an error entry)."""
+
+    control: str
+    count: int = 0
+    id: str = ""
+    file: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+
+def parse_record(line: str) -> "TestReport | Control":
+    data = json.loads(line)
+    return Control(**data) if "control" in data else TestReport(**data)
+
+
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 
 
@@ -87,8 +106,10 @@ def tally(reports: list[TestReport]) -> dict[str, int]:
 class ReportingResult(unittest.TestResult):
     """A unittest result that turns each outcome into a TestReport for its listeners."""
 
-    def __init__(self, listeners: list[Callable[[TestReport], Any]], file: str = "") -> None:
+    def __init__(self, listeners: list[Callable[[TestReport], Any]], file: str = "",
+                 on_start: Optional[Callable[[str], Any]] = None) -> None:
         super().__init__()
+        self.on_start = on_start
         self.listeners = listeners
         self.file = file
         self.reports: list[TestReport] = []
@@ -119,6 +140,8 @@ class ReportingResult(unittest.TestResult):
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         super().startTest(test)
         self._started[short_id(test)] = time.monotonic()
+        if self.on_start is not None:
+            self.on_start(short_id(test))
 
     def addSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802
         super().addSuccess(test)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from testing._runner.result import TestReport, tally
+from testing._runner.result import Control, TestReport, tally
 
 from .execute import FileRun
 
@@ -16,36 +16,56 @@ LABELS = {
 
 
 class TerminalReporter:
+    """Progress: a line per finished test, with the file and running counts. A test's subtests count
+    under their test, so ``3/5`` means three of the file's five tests are done."""
+
     def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
         self.stream = stream
         self.verbose = verbose
         self.done = 0
-        self.file_done = 0
-        self.file_total: int | None = None
+        self.seen: dict[str, set[str]] = {}
+        self.totals: dict[str, int] = {}
+        self.running: dict[str, str] = {}
+        """file -> the id of its last started-and-not-finished test, for the interrupt line."""
 
     def write(self, text: str = "") -> None:
         print(text, file=self.stream, flush=True)
 
-    def start_file(self, file: str, index: int, count: int) -> None:
-        self.file_done, self.file_total = 0, None
-        self.write(f"=== {file} [{index}/{count}]")
+    def start_file(self, file: str, index: int, count: int, share: str = "") -> None:
+        self.seen[file] = set()
+        self.write(f"=== {file} [{index}/{count}]{' on ' + share if share else ''}")
+
+    def control(self, record: Control) -> None:
+        if record.control == "collected":
+            self.totals[record.file] = record.count
+        elif record.control == "started":
+            self.running[record.file] = record.id
+        elif record.control == "listed":
+            self.write(f"{record.file}::{record.id}")
+
+    def output(self, file: str, text: str) -> None:
+        """``-v``: a file's own output as it arrives, each line marked with the file."""
+        for line in text.rstrip("\n").splitlines():
+            self.write(f"  [{file}] {line}")
 
     def report(self, report: TestReport) -> None:
-        if report.outcome == "collected":
-            self.file_total = int(report.message)
-            return
-        if report.outcome == "listed":
-            self.write(f"{report.file}::{report.id}")
-            return
-        self.done += 1
-        self.file_done += 1
-        total = f"/{self.file_total}" if self.file_total is not None else ""
+        seen = self.seen.setdefault(report.file, set())
+        key = report.subtest_of or report.id
+        if key not in seen:
+            seen.add(key)
+            self.done += 1
+        total = self.totals.get(report.file)
+        of = f"/{total}" if total is not None else ""
         label = "SKIPPED(device)" if report.device_skip else LABELS.get(report.outcome, report.outcome.upper())
         tail = f"  {report.message}" if report.outcome != "passed" and report.message else ""
-        self.write(f"{label:<8} {report.id} ({report.duration:.2f}s) [{report.file} {self.file_done}{total}, {self.done} done]{tail}")
+        self.write(f"{label:<8} {report.id} ({report.duration:.2f}s) [{report.file} {len(seen)}{of}, {self.done} done]{tail}")
+
+    def running_text(self) -> str:
+        return "".join(f"; {file}::{test_id} was running" for file, test_id in self.running.items())
 
     def file_log(self, run: FileRun) -> None:
-        if self.verbose or (run.returncode not in (0, 1) and run.log):
+        self.running.pop(run.file, None)
+        if not self.verbose and run.returncode not in (0, 1) and run.log:
             self.write(f"--- output of {run.file} (last 60 lines)")
             self.write("\n".join(run.log.rstrip().splitlines()[-60:]))
 

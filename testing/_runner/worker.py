@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 import unittest
+from collections.abc import Callable
 from typing import Optional, TextIO
 
 from testing._core import config as _config
@@ -20,7 +22,7 @@ from testing._core import signals
 from testing._core.naming import short_id
 from testing._fork import redirect as _redirect
 from testing._runner import loader
-from testing._runner.result import ReportingResult, TestReport, first_line
+from testing._runner.result import Control, ReportingResult, TestReport, first_line
 
 if _config.redirect_requested():  # a spawned rank re-imports the file: same resolution
     _redirect.install()
@@ -79,11 +81,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     args.file, args.names = args.paths[0], args.paths[1:]
 
     out: TextIO = open(args.report, "a", buffering=1) if args.report else sys.stdout
-    display = os.path.relpath(args.file)
 
-    def emit(report: TestReport) -> None:
-        out.write(report.to_json() + "\n")
+    def emit(record: "TestReport | Control") -> None:
+        out.write(record.to_json() + "\n")
         out.flush()
+
+    # a runner killed with SIGKILL takes its workers down (SIGTERM: they unwind and stop their ranks)
+    signals.die_with_parent(signal.SIGTERM)
+    signals.interrupt_on_sigterm()
+    code = _run(args, emit)
+    emit(Control("done"))
+    return code
+
+
+def _run(args: argparse.Namespace, emit: Callable) -> int:
+    display = os.path.relpath(args.file)
 
     try:
         if not args.upstream_harness:
@@ -98,15 +110,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     if args.list:
         for test in tests:
-            emit(TestReport(short_id(test), "listed", file=display))
+            emit(Control("listed", id=short_id(test), file=display))
         return 0
-    emit(TestReport("<collected>", "collected", message=str(len(tests)), file=display))
+    emit(Control("collected", count=len(tests), file=display))
     if "testing._ranks.multiprocess" in sys.modules:
         from testing._ranks import engine as _engine
 
-        signals.interrupt_on_sigterm()
         _engine.prestart(module.__name__)
-    result = ReportingResult([emit], file=display)
+    result = ReportingResult([emit], file=display, on_start=lambda test_id: emit(Control("started", id=test_id, file=display)))
     skipped: list[tuple[unittest.TestCase, str]] = []
     if args.expectations:
         tests, skipped = apply_expectations(tests, args.expectations, args.file, result)

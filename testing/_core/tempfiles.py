@@ -1,0 +1,46 @@
+"""The harness's temp directories: named after the process that owns them, so a later run can remove
+what a killed run (``kill -9``) could not.
+
+``testing-<kind>-<pid>-XXXX`` in the system temp directory; `sweep_orphans` removes those whose
+owner is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+
+_NAME = re.compile(r"^testing-(run|ranks)-(\d+)-")
+
+
+def make(kind: str) -> str:
+    """A new temp directory owned by this process (``kind``: "run" for a runner's file, "ranks" for a test's ranks)."""
+    return tempfile.mkdtemp(prefix=f"testing-{kind}-{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(directory: str | None = None) -> list[str]:
+    """Remove the harness temp directories whose owning process no longer exists; return their names."""
+    directory = directory or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in entries:
+        match = _NAME.match(name)
+        if match and not _alive(int(match.group(2))):
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+            removed.append(name)
+    return removed

@@ -18,5 +18,6 @@ setup(
     extras_require={"test": ["pytest>=8", "junitparser>=3"]},
     entry_points={
         "console_scripts": ["testing-run=testing._runner.cli:main"],
+        "pytest11": ["testing = testing._runner.pytest_plugin"],
     },
 )

@@ -34,7 +34,7 @@ def run(path: Path, *flags: str, timeout: float, **env: str) -> dict[str, tuple[
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
             report = json.loads(line)
-            if report["outcome"] != "collected":
+            if "control" not in report:
                 result[report["id"]] = (report["outcome"], report["message"])
     return result
 

@@ -2,13 +2,23 @@
 
 The fixtures are written against upstream's import paths; the port is the mechanical import
 rewrite. The naming sample runs under torch's harness live; the distributed sample's oracle outcomes
-are recorded by fixtures/record_upstream.py (about 5 s a test live; TESTING_LIVE_ORACLE=1 reruns it).
+are recorded by fixtures/record_upstream.py (about 5 s a test live; TESTING_LIVE_ORACLE=1 reruns it),
+one recording per torch release: every release is compared with its own harness, and the messages
+that differ between releases come from testing._core.versions (as the harness's do).
 """
 
 import pytest
 
 from helpers import FIXTURES, outcomes, port_file
 from oracle import StaleRecording, recorded, upstream_outcomes
+
+from testing._core import versions
+from testing._core.skips import multi_device_skip
+
+
+def need_devices(n: int) -> str:
+    """The installed release's "Need at least N ... devices" (CUDA up to 2.14, accelerator from 2.15)."""
+    return multi_device_skip(n).message
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +51,7 @@ def test_distributed_outcomes_equal_upstream(tmp_path):
         assert sorted(ours) == sorted(upstream)
         assert {k: v[0] for k, v in ours.items()} == {k: v[0] for k, v in upstream.items()}
         skip_id = "TestDistSampleCPU.test_needs_two_gpus_cpu"
-        assert ours[skip_id] == upstream[skip_id] == ("skipped", "Need at least 2 CUDA devices")
+        assert ours[skip_id] == upstream[skip_id] == ("skipped", need_devices(2))
         assert ours["TestDistSampleCPU.test_rank_raises_cpu"] == upstream["TestDistSampleCPU.test_rank_raises_cpu"]
 
 
@@ -50,11 +60,15 @@ def test_op_and_continuous_bases_match_upstream():
     upstream = upstream_outcomes("upstream_autocomms_sample.py")
     ours = outcomes(FIXTURES / "upstream_autocomms_sample.py")
     assert sorted(ours) == sorted(upstream)
-    # the one documented difference: upstream's pool turns a rank's skipTest into an ERROR
     skip_id = "ContinuousSample.test_skips"
-    assert upstream[skip_id] == ("error", "unittest.case.SkipTest: not on this sample")
     assert ours[skip_id] == ("skipped", "not on this sample")
-    assert {k: v for k, v in ours.items() if k != skip_id} == {k: v for k, v in upstream.items() if k != skip_id}
+    if versions.current("continuous_rank_skip_is_skip"):
+        # torch 2.14+: upstream's pool reports a rank's skipTest as a skip too: no difference left
+        assert ours == upstream
+    else:
+        # torch 2.13, the one documented difference: upstream's pool turns a rank's skipTest into an ERROR
+        assert upstream[skip_id] == ("error", "unittest.case.SkipTest: not on this sample")
+        assert {k: v for k, v in ours.items() if k != skip_id} == {k: v for k, v in upstream.items() if k != skip_id}
 
 
 def test_local_tensor_twins_match_upstream():
@@ -127,7 +141,7 @@ def test_fsdp_family_matches_upstream():
     assert ours["FSDPSample.test_nested_wrapped_parity"] == ("passed", "")
     assert ours["FSDPSample.test_fully_shard_counts_collectives"] == ("passed", "")
     assert ours["FSDPSample.test_rank_one_fails"] == ("error", "ValueError: rank one is broken")
-    assert ours["FSDPSample.test_needs_four_devices"] == ("skipped", "Need at least 4 CUDA devices")
+    assert ours["FSDPSample.test_needs_four_devices"] == ("skipped", need_devices(4))
     assert ours["FSDPThreadSample.test_fully_shard_forward"] == ("passed", "")
 
 
@@ -137,7 +151,62 @@ def test_breadth_matches_upstream():
     common_utils/common_distributed/common_device_type, two_tensor, distributed_utils, TestCase members."""
     ours = outcomes(FIXTURES / "upstream_breadth_sample.py")
     assert ours == upstream_outcomes("upstream_breadth_sample.py")
-    assert ours["ShardedSample.test_nccl_default_needs_devices"] == ("skipped", "Need at least 2 CUDA devices")
+    assert ours["ShardedSample.test_nccl_default_needs_devices"] == ("skipped", need_devices(2))
     assert ours["ShardedSample.test_sharded_tensor_ops_on_gloo"] == ("passed", "")
     assert ours["DeviceSampleCPU.test_only_cuda_cpu"] == ("skipped", "Only runs on cuda")
     assert ours["LongTailSample.test_requires_cuda"] == ("skipped", "Requires CUDA")
+
+
+def test_release_dependent_names_and_skips_are_the_installed_harness_s():
+    """testing._core.versions against torch's own harness of the installed release: TEST_SKIPS
+    (keys, codes, messages), which release-dependent names exist, and their upstream meaning."""
+    import unittest
+
+    import torch.testing._internal.common_device_type as up_device_type
+    import torch.testing._internal.common_distributed as up_distributed
+    import torch.testing._internal.common_utils as up_utils
+
+    import testing.common_device_type as device_type
+    import testing.common_distributed as distributed
+    import testing.common_utils as utils
+
+    assert {k: tuple(v) for k, v in distributed.TEST_SKIPS.items()} == {k: tuple(v) for k, v in up_distributed.TEST_SKIPS.items()}
+    pairs = {"common_utils": (utils, up_utils), "common_distributed": (distributed, up_distributed),
+             "common_device_type": (device_type, up_device_type)}
+    gated = [e.name[len("name:"):].split(".") for e in versions.TABLE if e.name.startswith("name:")]
+    assert gated
+    for module, attr in gated:
+        ours, theirs = pairs[module]
+        assert hasattr(ours, attr) == hasattr(theirs, attr), f"{module}.{attr} on torch {versions.release()}"
+        assert (attr in ours.__all__) == hasattr(theirs, attr)
+        if not hasattr(theirs, attr):
+            with pytest.raises(AttributeError, match=f"upstream has it from torch {versions.entry(f'name:{module}.{attr}').since} on"):
+                getattr(ours, attr)
+    if hasattr(up_utils, "HardwareClassification"):
+        assert [(m.name, m.value) for m in utils.HardwareClassification] == [(m.name, m.value) for m in up_utils.HardwareClassification]
+    if hasattr(up_distributed, "requires_xccl"):
+        assert (getattr(distributed.requires_xccl()(lambda self: None), "__unittest_skip_why__", None)
+                == getattr(up_distributed.requires_xccl()(lambda self: None), "__unittest_skip_why__", None))
+    if hasattr(up_device_type, "Capability"):
+        for category in ("dtype", "attention"):
+            up_names = {k: v for k, v in vars(getattr(up_device_type.Capability, category)).items() if not k.startswith("_")}
+            assert {k: v for k, v in vars(getattr(device_type.Capability, category)).items() if not k.startswith("_")} == up_names
+
+        device_type_module = device_type  # the class body's own device_type shadows the module
+
+        class OnCPU(unittest.TestCase):
+            device_type = "cpu"
+
+            @device_type_module.requires_capabilities(device_type_module.Capability.attention.mem_efficient_attention)
+            def test_x(self):
+                pass
+
+        result = unittest.TestResult()
+        OnCPU("test_x").run(result)
+        assert [why for _, why in result.skipped] == ["Device 'cpu' has unsupported capabilities: attention.mem_efficient_attention"]
+    if hasattr(up_utils, "periodic"):
+        assert utils.TEST_WITH_PERIODIC == up_utils.TEST_WITH_PERIODIC
+        for name in ("periodic", "requires_multigpu"):
+            ours_fn, theirs_fn = getattr(utils, name)(lambda self: None), getattr(up_utils, name)(lambda self: None)
+            assert getattr(ours_fn, "__unittest_skip__", False) == getattr(theirs_fn, "__unittest_skip__", False)
+        assert utils.requires_xpu(lambda self: None).__unittest_skip_why__ == up_utils.requires_xpu(lambda self: None).__unittest_skip_why__

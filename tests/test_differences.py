@@ -6,9 +6,10 @@ import unittest
 import pytest
 
 from testing._core import devices as _devices
+from testing._core import versions
 from testing._core.config import Config, reset_config
 from testing._core.instantiate import instantiate_device_type_tests
-from testing._core.skips import requires_world_size, skip_if_lt_x_gpu
+from testing._core.skips import multi_device_skip, requires_world_size, skip_if_lt_x_gpu
 from testing.common_utils import TestCase
 
 
@@ -32,7 +33,9 @@ def test_skip_decorator_exit_in_plain_testcase_is_a_skip(cpu_only):
             pass
 
     result = run_one(T, "test_needs_two")
-    assert result.errors == [] and [reason for _, reason in result.skipped] == ["Need at least 2 CUDA devices"]
+    # the message is the installed release's: "Need at least 2 CUDA devices" (2.13, 2.14), "... accelerator devices" (2.15)
+    assert multi_device_skip(2).message == f"Need at least 2 {versions.current('skip_device_word')} devices"
+    assert result.errors == [] and [reason for _, reason in result.skipped] == [multi_device_skip(2).message]
 
 
 def test_static_and_class_methods_survive_device_instantiation(cpu_only):
@@ -73,12 +76,13 @@ def test_hpu_backend_comes_from_the_table():
 
 
 def test_requires_world_size_counts_ranks_when_emulating():
+    gpus = versions.current("requires_world_size_noun")  # "GPUs" up to torch 2.14, "accelerators" from 2.15
     try:
         reset_config(Config(device="cpu"))
         assert not getattr(requires_world_size(4)(lambda self: None), "__unittest_skip__", False)
         reset_config(Config(device="cpu", world_size=2))
-        assert requires_world_size(4)(lambda self: None).__unittest_skip_why__ == "requires 4 GPUs, found 2"
+        assert requires_world_size(4)(lambda self: None).__unittest_skip_why__ == f"requires 4 {gpus}, found 2"
         reset_config(Config())
-        assert requires_world_size(2)(lambda self: None).__unittest_skip_why__ == "requires 2 GPUs, found 0"
+        assert requires_world_size(2)(lambda self: None).__unittest_skip_why__ == f"requires 2 {gpus}, found 0"
     finally:
         reset_config(None)

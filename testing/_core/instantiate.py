@@ -15,11 +15,11 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Optional, Union
 
 from testing._core import devices as _devices
+from testing._core import notices
 
 from testing._core import naming as _naming
 from testing._core.case import TestCase
@@ -217,11 +217,9 @@ def _announce_emulation(generic_cls: type) -> None:
     except Exception:
         world_size = get_config().world_size or "N"
     world_size = get_config().world_size or world_size
-    print(
-        f"testing: accelerator-only tests run emulated on {world_size} CPU ranks "
-        f"({get_config().backend_for('cpu')}); skip_if_lt_x_gpu counts ranks as devices",
-        file=sys.stderr,
-    )
+    notices.notice(
+        f"accelerator-only tests run emulated on {world_size} CPU ranks "
+        f"({get_config().backend_for('cpu')}); skip_if_lt_x_gpu counts ranks as devices")
 
 
 def _announce_nothing(generic_cls: type, permitted: list[str]) -> None:
@@ -229,12 +227,11 @@ def _announce_nothing(generic_cls: type, permitted: list[str]) -> None:
         return
     config = get_config()
     selected = f"selected device {config.device!r}" if config.device else "no --device given"
-    print(
-        f"testing: {generic_cls.__name__} instantiated no tests: it allows "
+    notices.notice(
+        f"{generic_cls.__name__} instantiated no tests: it allows "
         f"{', '.join(permitted) or 'no device type'}; present here: {', '.join(_devices.present_devices())}; "
-        f"{selected}. To run accelerator-only tests on CPU ranks pass --device cpu (or TESTING_DEVICE=cpu).",
-        file=sys.stderr,
-    )
+        f"{selected}." + ("" if config.device else
+                          " To run accelerator-only tests on CPU ranks pass --device cpu (or TESTING_DEVICE=cpu)."))
 
 
 def instantiate_device_type_tests(

@@ -11,6 +11,7 @@ from typing import Optional
 
 from testing._core import config as _config
 from testing._core import devices as _devices
+from testing._core import signals
 from testing._core import tempfiles
 
 from testing._fork import expectations as _expectations
@@ -40,6 +41,8 @@ def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
     p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
     p.add_argument("-j", "--jobs", default="1", metavar="N", help="run N files at once (or 'auto'); each gets a share of the devices or cores")
+    p.add_argument("--worker-start", choices=("warm", "fresh"), default="warm",
+                   help="warm: files fork from this process after it imported torch once (default); fresh: a new interpreter per file")
     p.add_argument("--tb", choices=failures.TB_STYLES, default="short",
                    help="failures section after the summary: short (test frames), long, line, no")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each file's own output as it runs")
@@ -71,8 +74,10 @@ def runner_command() -> str:
     return "testing-run"
 
 
-def start_mode(config: _config.Config) -> tuple[bool, str]:
+def start_mode(config: _config.Config, requested: str = "warm") -> tuple[bool, str]:
     """(warm, why not): workers fork from this warmed process unless a file must start fresh."""
+    if requested == "fresh":
+        return False, "--worker-start fresh"
     if config.start_method == "spawn":
         return False, "--start-method spawn"
     if config.plugins:
@@ -154,6 +159,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return fail("no test file selected")
     module_names = discovery.report_names(files, args.paths or ["test"])
 
+    signals.interrupt_on_sigterm()  # SIGTERM unwinds like Ctrl-C: workers are stopped, counts printed
     reporter = TerminalReporter(verbose=args.verbose)
     runs: list[FileRun] = []
     empty: list[tuple[str, str]] = []
@@ -162,7 +168,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     removed = tempfiles.sweep_orphans()
     if removed:
         reporter.write(f"removed {len(removed)} temp director{'y' if len(removed) == 1 else 'ies'} left by runs that were killed")
-    warm, why_fresh = start_mode(config)
+    warm, why_fresh = start_mode(config, args.worker_start)
     if why_fresh and not args.list:
         reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
     if warm:

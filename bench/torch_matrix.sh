@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The harness against each torch release's own harness: bash bench/torch_matrix.sh 2.13.0 2.14.1 2.15.0
+#
+# Per release: a venv (/work/venvs/t<digits>, or VENVS=dir; reused when present, else created:
+# torch from the machine's disk through plain pip, except releases the pip configuration's
+# constraints cap (2.15.0+), which are installed with PIP_CONFIG_FILE=/dev/null and pip's global
+# cert), the harness installed into it (--no-deps -e), the seed module on CPU ranks, and the
+# conformance suite (the oracle is the release's recording, tests/fixtures/oracle/torch-<release>.json).
+# One line per release on stdout; each step's full output is kept under $LOGS (default a temp dir).
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venvs=${VENVS:-/work/venvs}
+logs=${LOGS:-$(mktemp -d /tmp/torch_matrix.XXXXXX)}
+mkdir -p "$logs"
+seed=test/distributed/fsdp/test_fsdp_dtensor_state_dict.py
+suite=(tests/test_conformance.py tests/test_differences.py tests/test_upstream_files.py)
+deps=(expecttest==0.3.0 numpy==2.4.6 pytest==9.0.3 junitparser==5.0.3)
+
+if [ $# -eq 0 ]; then
+  echo "usage: bash bench/torch_matrix.sh RELEASE... (e.g. 2.13.0 2.14.1 2.15.0)" >&2
+  exit 2
+fi
+
+# releases above the pip configuration's torch cap need pip without that configuration
+capped() {  # RELEASE -> status 0 when pip's constraints forbid it
+  local cap
+  cap=$(sed -n 's/^torch<=\([0-9.]*\).*/\1/p' /etc/xdg/pip/constraints.txt 2>/dev/null | head -1)
+  [ -n "$cap" ] && [ "$(printf '%s\n%s\n' "$cap" "$1" | sort -V | tail -1)" != "$cap" ]
+}
+
+pip_in() {  # VENV RELEASE ARGS... : the venv's pip, without the pip configuration when torch is capped
+  local venv=$1 release=$2
+  shift 2
+  if capped "$release"; then
+    PIP_CONFIG_FILE=/dev/null "$venv/bin/pip" "$@" --cert "$(pip config --global get global.cert)"
+  else
+    "$venv/bin/pip" "$@"
+  fi
+}
+
+secs() { echo $(( $(date +%s) - $1 )); }
+
+status=0
+for release in "$@"; do
+  start=$(date +%s)
+  venv="$venvs/t${release//./}"
+  log="$logs/$release"
+  mkdir -p "$log"
+  created=""
+  if [ ! -x "$venv/bin/python" ]; then
+    created=" (venv created)"
+    if ! { python3 -m venv "$venv" && pip_in "$venv" "$release" install "torch==$release" "${deps[@]}"; } >"$log/venv.log" 2>&1; then
+      echo "torch $release: venv $venv could not be created (see $log/venv.log)"; status=1; continue
+    fi
+  fi
+  if ! pip_in "$venv" "$release" install --no-deps -e "$root" >"$log/install.log" 2>&1; then
+    echo "torch $release: installing the harness failed (see $log/install.log)"; status=1; continue
+  fi
+  have=$("$venv/bin/python" -c "import torch; print(torch.__version__)" 2>/dev/null | tail -1)
+  if [ "${have%%+*}" != "$release" ]; then
+    echo "torch $release: $venv has torch '$have', not $release"; status=1; continue
+  fi
+
+  t=$(date +%s)
+  "$venv/bin/python" "$seed" --device cpu >"$log/seed.log" 2>&1
+  seed_rc=$?
+  seed_ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$log/seed.log" | tail -1)
+  seed_end=$(grep -E '^(OK|FAILED)' "$log/seed.log" | tail -1)
+  seed_time=$(secs "$t")
+
+  t=$(date +%s)
+  "$venv/bin/python" -m pytest "${suite[@]}" -q -p no:cacheprovider >"$log/suite.log" 2>&1
+  suite_rc=$?
+  summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error)|^[0-9]+ (passed|failed|error)' "$log/suite.log" | tail -1 | sed 's/^=* //; s/ =*$//')
+  suite_time=$(secs "$t")
+
+  verdict=ok
+  if [ $seed_rc -ne 0 ] || [ $suite_rc -ne 0 ]; then verdict=FAIL; status=1; fi
+  echo "torch $have$created: seed ${seed_ran:-0} tests ${seed_end:-no result} (${seed_time}s); conformance ${summary:-no result} (${suite_time}s); $verdict in $(secs "$start")s [logs: $log]"
+done
+exit $status

@@ -57,7 +57,7 @@ for release in "$@"; do
   if ! pip_in "$venv" "$release" install --no-deps -e "$root" >"$log/install.log" 2>&1; then
     echo "torch $release: installing the harness failed (see $log/install.log)"; status=1; continue
   fi
-  have=$("$venv/bin/python" -c "import torch; print(torch.__version__)" 2>/dev/null | tail -1)
+  have=$(cd /tmp && "$venv/bin/python" -c "from testing._core.versions import build; print(build())" 2>/dev/null | tail -1)
   if [ "${have%%+*}" != "$release" ]; then
     echo "torch $release: $venv has torch '$have', not $release"; status=1; continue
   fi

@@ -86,3 +86,17 @@ def test_requires_world_size_counts_ranks_when_emulating():
         assert requires_world_size(2)(lambda self: None).__unittest_skip_why__ == f"requires 2 {gpus}, found 0"
     finally:
         reset_config(None)
+
+
+def test_the_release_table_answers_for_every_release():
+    """testing._core.versions: one table, asked by name; the installed release is parsed once."""
+    assert versions.parse("2.15.0+cu132") == (2, 15, 0) and versions.parse("2.16.0a0+git1234") == (2, 16, 0)
+    assert versions.installed() == versions.parse(versions.build()) and versions.release() == versions.build().split("+")[0]
+    assert versions.since("2.13") and versions.since("2.14", (2, 14, 1)) and not versions.since("2.15", (2, 14, 1))
+    assert [versions.current("skip_device_key", r) for r in ((2, 13, 0), (2, 14, 1), (2, 15, 0))] == ["multi-gpu", "multi-gpu", "multi-device"]
+    assert [versions.current("continuous_rank_skip_is_skip", r) for r in ((2, 13, 0), (2, 14, 1), (2, 15, 0))] == [False, True, True]
+    assert versions.facade_names("testing.common_utils", (2, 13, 0)) == []
+    assert versions.facade_names("testing.common_utils", (2, 14, 1)) == ["HardwareClassification", "HW_CLASSIFICATION"]
+    assert "periodic" in versions.facade_names("torch.testing._internal.common_utils", (2, 15, 0))
+    with pytest.raises(KeyError, match="no release-dependent behaviour named 'nope'"):
+        versions.current("nope")

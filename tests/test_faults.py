@@ -1,7 +1,6 @@
 """Every fault a rank can have ends as a prompt, clear failure with that rank's evidence, and
 leaves no process and no temp file behind (fixtures/faults_sample.py, 2 ranks, 5 s timeout)."""
 
-import os
 import signal
 import subprocess
 import sys

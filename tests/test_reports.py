@@ -3,7 +3,6 @@ headline names the rank at fault and its own exception in the progress line, the
 pytest and a direct run; the failures section shows its traceback; a killed or interrupted runner
 leaves nothing behind."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -60,7 +59,7 @@ def test_headline_names_the_rank_at_fault_everywhere(run):
 def test_failures_section_shows_the_root_cause_traceback_and_a_rerun_command(run):
     proc, _ = run
     section = proc.stdout.split("=" * 30 + " failures " + "=" * 30, 1)[1]
-    block = section.split("_____ ")[2 + list(sorted(HEADLINES)).index("test_raise_before_collective")]
+    block = section.split("::TestRootCause.test_raise_before_collective _____\n", 1)[1].split("\n_____ ", 1)[0]
     assert 'root_cause_sample.py", line' in block and 'raise ValueError("wombat before all_reduce")' in block
     assert "testing/_ranks/multiprocess.py" not in block  # harness frames trimmed (--tb=short)
     assert "rank 0 (knock-on): RuntimeError:" in block
@@ -129,7 +128,7 @@ def test_kill_9_of_the_runner_takes_every_process_with_it_and_a_later_run_cleans
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_test.py"), str(FIXTURES / "faults_sample.py"),
                              "-k", "hang_python"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    assert _wait_for(marker, 5) >= 5  # runner, worker, zygote, two ranks
+    assert _wait_for(marker, 4) >= 4  # runner, worker, zygote, the hung rank 1
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     time.sleep(4)
@@ -150,7 +149,7 @@ def test_interrupting_the_runner_prints_counts_and_leaves_nothing(tmp_path, how)
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_test.py"), str(FIXTURES / "faults_sample.py"),
                              "-k", "hang_python"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    assert _wait_for(marker, 5) >= 5
+    assert _wait_for(marker, 4) >= 4
     proc.send_signal(getattr(signal, how))
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 130, out

@@ -76,7 +76,13 @@ def test_helpers_sample_on_cpu_ranks_runs_composite_backends_and_leaves_no_temp_
     result = reports(FIXTURES / "upstream_utils_sample.py", TESTING_DEVICE="cpu", TMPDIR=str(tmp_path))
     assert result["CompositeBackendSample.test_composite_backend"]["outcome"] == "passed"
     assert result["TempDirSample.test_temp_dir_is_shared"]["outcome"] == "passed"
-    assert result["TempDirSample.test_requires_nccl"]["outcome"] == "skipped"
+    import torch.distributed as dist
+
+    if dist.is_nccl_available():  # a CUDA build (2.14.1+cu130, 2.15.0+cu132): the build check passes, the CPU ranks' group is gloo
+        assert result["TempDirSample.test_requires_nccl"]["outcome"] == "error"
+        assert result["TempDirSample.test_requires_nccl"]["message"].endswith("'gloo' != 'nccl'")
+    else:  # a CPU build (2.13.0+cpu): skipped, as upstream
+        assert result["TempDirSample.test_requires_nccl"]["outcome"] == "skipped"
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor_")] == []
 
 

@@ -27,6 +27,7 @@ import expecttest
 import numpy as np
 import torch
 
+from testing._core.config import process_environment
 from testing._core import devices as _devices
 
 # Members of upstream 2.13's common_utils.TestCase that unittest.TestCase lacks (its own __dict__,
@@ -306,7 +307,7 @@ class UpstreamMembers:
 
     @staticmethod
     def runWithPytorchAPIUsageStderr(code: str) -> str:  # noqa: N802
-        env = os.environ.copy()
+        env = process_environment()
         env["PYTORCH_API_USAGE_STDERR"] = "1"
         env.pop("CI", None)  # the wrapped process is not the CI job
         env.pop("TEST_SHOWLOCALS", None)

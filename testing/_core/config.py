@@ -9,11 +9,12 @@ subprocesses all see one selection. Upstream's variable names are honoured where
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import os
 import sys
-from collections.abc import Mapping, MutableSequence
+from collections.abc import Iterator, Mapping, MutableSequence
 from typing import Optional
 
 from testing._core import devices as _devices
@@ -268,6 +269,43 @@ def prepare_rank_environment(loopback: Optional[str]) -> None:
     if loopback:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+
+
+def env_value(name: str, default: Optional[str] = None) -> Optional[str]:
+    """An environment variable that upstream's helpers read when they run, not at start-up (a test or
+    a decorator may set it itself: WORLD_SIZE, BACKEND, CI, TORCH_DISTRIBUTED_DEBUG ...)."""
+    return os.environ.get(name, default)
+
+
+def set_env(name: str, value: Optional[str]) -> None:
+    """Set (or, with None, remove) a variable for this process and the ranks it starts, as upstream's
+    helpers do (TORCH_NCCL_DESYNC_DEBUG, MASTER_ADDR ...)."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@contextlib.contextmanager
+def scoped_env(updates: Mapping[str, Optional[str]]) -> Iterator[None]:
+    """Variables set for the duration of a block, restored after (upstream's with_* decorators)."""
+    saved = {k: os.environ.get(k) for k in updates}
+    for key, value in updates.items():
+        set_env(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            set_env(key, value)
+
+
+def become_worker(env: Mapping[str, str], argv: list[str]) -> None:
+    """A worker forked from the warm runner takes its file's environment and command line, and reads
+    its configuration afresh."""
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv[:] = argv
+    reset_config(None)
 
 
 def reset_config(config: Optional[Config] = None) -> None:

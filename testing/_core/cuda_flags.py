@@ -10,12 +10,12 @@ for other devices (XPU for flash/mem-efficient attention and bf16, CPU for FP8) 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
+from testing._core.config import env_value
 from testing._core import devices as _devices
 from testing._core.flags import IS_WINDOWS, TEST_CUDA, TEST_MULTIGPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
@@ -83,7 +83,7 @@ def _gfx_arch_within(arch_list: list[str]) -> bool:
     if not TEST_CUDA:
         return False
     name = torch.cuda.get_device_properties("cuda").gcnArchName
-    effective = os.environ.get("PYTORCH_DEBUG_FLASH_ATTENTION_GCN_ARCH_OVERRIDE", name)
+    effective = env_value("PYTORCH_DEBUG_FLASH_ATTENTION_GCN_ARCH_OVERRIDE", name)
     return any(arch in effective for arch in arch_list)
 
 
@@ -100,7 +100,7 @@ _ROCM_ATTENTION_ARCHS = ["gfx90a", "gfx942", "gfx1100", "gfx1201", "gfx950"]
 
 def _rocm_attention_archs() -> list[str]:
     archs = list(_ROCM_ATTENTION_ARCHS)
-    if os.environ.get("TORCH_ROCM_AOTRITON_ENABLE_EXPERIMENTAL", "0") != "0":
+    if env_value("TORCH_ROCM_AOTRITON_ENABLE_EXPERIMENTAL", "0") != "0":
         archs += ["gfx1101", "gfx1102", "gfx1150", "gfx1151", "gfx1200"]
     return archs
 

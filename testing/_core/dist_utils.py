@@ -11,7 +11,6 @@ import functools
 import io
 import logging
 import operator
-import os
 import subprocess
 import sys
 import unittest
@@ -22,6 +21,7 @@ from typing import Any, Optional
 import torch
 import torch.distributed as c10d
 
+from testing._core.config import env_value, scoped_env, set_env
 from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._core.flags import TEST_CUDA, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
@@ -82,9 +82,9 @@ def _env_skip(key: str, condition: Callable[[], bool]) -> Callable:
 
 
 skip_if_small_worldsize = _env_skip(
-    "small_worldsize", lambda: os.environ["BACKEND"] != "mpi" and int(os.environ["WORLD_SIZE"]) < 8)
+    "small_worldsize", lambda: env_value("BACKEND") != "mpi" and int(env_value("WORLD_SIZE")) < 8)
 skip_if_odd_worldsize = _env_skip(
-    "odd_worldsize", lambda: os.environ["BACKEND"] != "mpi" and int(os.environ["WORLD_SIZE"]) % 2 == 1)
+    "odd_worldsize", lambda: env_value("BACKEND") != "mpi" and int(env_value("WORLD_SIZE")) % 2 == 1)
 
 
 def require_n_gpus_for_nccl_backend(n: int, backend: str) -> Callable:
@@ -134,18 +134,8 @@ def verify_ddp_error_logged(model_ddp: Any, err_substr: str) -> None:
 def _with_env(updates: dict[str, Optional[str]], func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        saved = {k: os.environ.get(k) for k in updates}
-        for key, value in updates.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        try:
+        with scoped_env(updates):
             return func(*args, **kwargs)
-        finally:
-            for key, value in saved.items():
-                if value is not None:
-                    os.environ[key] = value
 
     return wrapper
 
@@ -161,15 +151,15 @@ def with_dist_debug_levels(levels: list[str]) -> Callable:
     def decorator(func: Callable) -> Callable:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            old_level = os.environ.get("TORCH_DISTRIBUTED_DEBUG", None)
+            old_level = env_value("TORCH_DISTRIBUTED_DEBUG")
             ret = None
             for level in levels:
-                os.environ["TORCH_DISTRIBUTED_DEBUG"] = level
+                set_env("TORCH_DISTRIBUTED_DEBUG", level)
                 c10d.set_debug_level_from_env()
                 ret = func(*args, **kwargs)
                 c10d.barrier()
                 if old_level is not None:
-                    os.environ["TORCH_DISTRIBUTED_DEBUG"] = old_level
+                    set_env("TORCH_DISTRIBUTED_DEBUG", old_level)
             return ret
 
         return wrapper

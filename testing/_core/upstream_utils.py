@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 import torch
 
+from testing._core.config import env_value
 from testing._core import devices as _devices
 from testing._core.flags import IS_WINDOWS, TEST_CUDA, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
@@ -32,11 +33,11 @@ from testing._core.skips import skip_but_pass_in_sandcastle_if
 
 def _env_flag(name: str) -> bool:
     """Upstream's TestEnvironment flags: enabled by ``VAR=1``."""
-    return os.environ.get(name, "0") == "1"
+    return env_value(name, "0") == "1"
 
 
 FILE_SCHEMA = "file:///" if sys.platform == "win32" else "file://"
-IS_CI = bool(os.environ.get("CI"))  # any non-empty value, as upstream
+IS_CI = bool(env_value("CI"))  # any non-empty value, as upstream
 NO_MULTIPROCESSING_SPAWN = False
 TEST_WITH_SLOW = _env_flag("PYTORCH_TEST_WITH_SLOW")
 TEST_WITH_TORCHINDUCTOR = _env_flag("PYTORCH_TEST_WITH_INDUCTOR")

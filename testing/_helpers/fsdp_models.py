@@ -139,6 +139,12 @@ class NestedWrappedModule(FSDPTestModel):
     def __init__(self, group: dist.ProcessGroup, wrap_fsdp: bool, device_init_mode: DEVICEInitMode,
                  deterministic: bool, **fsdp_kwargs: Any) -> None:
         super().__init__()
+        self._build(group, wrap_fsdp, device_init_mode, deterministic, fsdp_kwargs, grouped_tail=False)
+
+    def _build(self, group: dist.ProcessGroup, wrap_fsdp: bool, device_init_mode: DEVICEInitMode,
+               deterministic: bool, fsdp_kwargs: dict, grouped_tail: bool) -> None:
+        """Upstream's layer stack; ``grouped_tail`` wraps the last two linears in one unit
+        (NonUniformReqGradNWM's layout)."""
         self.rank = group.rank()
         self.world_size = group.size()
         move_to_device = device_init_mode == DEVICEInitMode.DEVICE_BEFORE
@@ -146,17 +152,15 @@ class NestedWrappedModule(FSDPTestModel):
         def _maybe_wrap(layer: nn.Module) -> nn.Module:
             return FSDP(layer, group, **fsdp_kwargs) if wrap_fsdp else layer
 
+        def linear(i: int, o: int) -> nn.Module:
+            return _move_to_device(nn.Linear(i, o), move_to_device)
+
         if deterministic:
             torch.manual_seed(0)
-        self.module = nn.Sequential(
-            _move_to_device(nn.Linear(8, 4), move_to_device),
-            _maybe_wrap(nn.Sequential(
-                _maybe_wrap(_move_to_device(nn.Linear(4, 16), move_to_device)),
-                _move_to_device(nn.Linear(16, 16), move_to_device),
-            )),
-            _maybe_wrap(_move_to_device(nn.Linear(16, 4), move_to_device)),
-            _move_to_device(nn.Linear(4, 8), move_to_device),
-        )
+        head = [linear(8, 4), _maybe_wrap(nn.Sequential(_maybe_wrap(linear(4, 16)), linear(16, 16)))]
+        tail = ([_maybe_wrap(nn.Sequential(linear(16, 4), linear(4, 8)))] if grouped_tail
+                else [_maybe_wrap(linear(16, 4)), linear(4, 8)])
+        self.module = nn.Sequential(*head, *tail)
 
     def get_input(self, device: Any) -> tuple[torch.Tensor]:
         torch.manual_seed(1 + self.rank)  # keep everything deterministic
@@ -217,27 +221,8 @@ class NonUniformReqGradNWM(NestedWrappedModule):
 
     def __init__(self, group: dist.ProcessGroup, wrap_fsdp: bool, device_init_mode: DEVICEInitMode,
                  deterministic: bool, **fsdp_kwargs: Any) -> None:
-        super(NestedWrappedModule, self).__init__()
-        self.rank = group.rank()
-        self.world_size = group.size()
-        move_to_device = device_init_mode == DEVICEInitMode.DEVICE_BEFORE
-
-        def _maybe_wrap(layer: nn.Module) -> nn.Module:
-            return FSDP(layer, group, **fsdp_kwargs) if wrap_fsdp else layer
-
-        if deterministic:
-            torch.manual_seed(0)
-        self.module = nn.Sequential(
-            _move_to_device(nn.Linear(8, 4), move_to_device),
-            _maybe_wrap(nn.Sequential(
-                _maybe_wrap(_move_to_device(nn.Linear(4, 16), move_to_device)),
-                _move_to_device(nn.Linear(16, 16), move_to_device),
-            )),
-            _maybe_wrap(nn.Sequential(
-                _move_to_device(nn.Linear(16, 4), move_to_device),
-                _move_to_device(nn.Linear(4, 8), move_to_device),
-            )),
-        )
+        super(NestedWrappedModule, self).__init__()  # upstream skips NestedWrappedModule's own layout
+        self._build(group, wrap_fsdp, device_init_mode, deterministic, fsdp_kwargs, grouped_tail=True)
 
     @staticmethod
     def _set_nonuniform_req_grad(model: nn.Module, req_grad_mask: Any) -> None:

@@ -8,13 +8,13 @@ gloo); here the device table answers, so a plug-in device gets its own backend, 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from typing import Any, Optional
 
 import torch
 import torch.distributed as c10d
 
+from testing._core.config import set_env
 from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
@@ -35,7 +35,7 @@ def _visible_devices(device: Any) -> int:
 class DistributedTestBase(MultiProcessTestCase):
     def setUp(self) -> None:
         super().setUp()
-        os.environ["WORLD_SIZE"] = str(self.world_size)
+        set_env("WORLD_SIZE", str(self.world_size))
         self._spawn_processes()
 
     def tearDown(self) -> None:
@@ -97,8 +97,8 @@ def _dynamo_dist_per_rank_init(rank: int, world_size: int, backend: Optional[str
         from testing._ranks import emulation as _emulation
 
         backend = _emulation.cpu_backend(backend, config.backend_for("cpu"))
-    os.environ["MASTER_ADDR"] = "localhost"
-    os.environ["MASTER_PORT"] = "6789"
+    set_env("MASTER_ADDR", "localhost")
+    set_env("MASTER_PORT", "6789")
     if init_pg:
         if fake_pg:
             import torch.distributed.fsdp  # noqa: F401  (torch's own modules register the "fake" backend)

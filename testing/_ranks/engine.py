@@ -151,9 +151,9 @@ class RankGroup:
             waitables.append(self.launcher.fileno())
         if waitables:
             try:
-                ready, _, _ = select.select(waitables, [], [], wait)
+                select.select(waitables, [], [], wait)
             except InterruptedError:
-                ready = []
+                pass
         else:
             time.sleep(wait)
         self.launcher.poll(0.0)

@@ -15,7 +15,6 @@ the rank processes count as the devices, and FSDP (v1) built without a device_id
 
 from __future__ import annotations
 
-import os
 import sys
 import unittest
 from typing import Any, Optional
@@ -23,6 +22,7 @@ from typing import Any, Optional
 import torch
 import torch.distributed as dist
 
+from testing._core.config import set_env
 from testing._core.case import set_rng_seed
 from testing._core.config import get_config
 from testing._core.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
@@ -127,7 +127,7 @@ class FSDPTest(FSDPTestMixin, MultiProcessTestCase):
     def setUp(self) -> None:
         super().setUp()
         # NCCL's workCleanupLoop() makes tests flaky: https://github.com/pytorch/pytorch/issues/90848
-        os.environ["TORCH_NCCL_DESYNC_DEBUG"] = "0"
+        set_env("TORCH_NCCL_DESYNC_DEBUG", "0")
         self._spawn_processes()
 
     @property
@@ -195,7 +195,7 @@ class FSDPTestContinuous(FSDPTestMixin, MultiProcContinuousTest):
 
     @classmethod
     def _init_pg(cls, rank: int, world_size: int, rdvz_file: str) -> None:
-        os.environ["TORCH_NCCL_DESYNC_DEBUG"] = "0"  # see FSDPTest.setUp
+        set_env("TORCH_NCCL_DESYNC_DEBUG", "0")  # see FSDPTest.setUp
         _skip_unless_devices(world_size)
         if _binds_device():
             torch.accelerator.set_device_index(rank % DEVICE_COUNT)

@@ -13,8 +13,6 @@ The exception carries the `RankResult`s (``.evidence``) for reporters to read as
 from __future__ import annotations
 
 import unittest
-from typing import Optional
-
 from testing._ranks import engine as _engine
 from testing._ranks.evidence import RankResult, exception_parts, headline, is_knock_on, knock_on_lines, location, root_cause
 
@@ -34,6 +32,12 @@ class RankError(RankEvidence, RuntimeError):
 
 class RankFailure(RankEvidence, AssertionError):
     pass
+
+
+# Tracebacks, unittest and pytest print these as upstream's types ("RuntimeError: rank 2: ..."), so
+# what people and their log scrapers look for is where it always was; isinstance checks still work.
+for _cls, _shown in ((RankError, "RuntimeError"), (RankFailure, "AssertionError")):
+    _cls.__module__, _cls.__qualname__ = "builtins", _shown
 
 
 def _status(report: _engine.RankReport, expected_code: int, check_codes: bool) -> str:

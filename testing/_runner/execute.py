@@ -97,12 +97,10 @@ def prewarm() -> None:
             pass
 
 
-def _child_setup(env: dict, cores: Optional[list[int]]) -> None:
+def _child_setup(cores: Optional[list[int]]) -> None:
     os.setsid()
     if cores:
         os.sched_setaffinity(0, cores)
-    os.environ.clear()
-    os.environ.update(env)
 
 
 def _start_forked(args: list[str], env: dict, log_path: Path, cores: Optional[list[int]]) -> _Forked:
@@ -113,17 +111,17 @@ def _start_forked(args: list[str], env: dict, log_path: Path, cores: Optional[li
         return _Forked(pid)
     code = 1
     try:
-        _child_setup(env, cores)
+        _child_setup(cores)
         fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        sys.argv = [WORKER, *args]
         from testing._core import config
+
+        config.become_worker(env, [WORKER, *args])
         from testing._runner import worker
 
-        config.reset_config(None)
         code = worker.main(args)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -36,13 +36,16 @@ from testing._core.device_decorators import (
     skipPRIVATEUSE1If,
     skipXPUIf,
 )
-from testing._core.instantiate import DeviceTypeTestBase, device_base, instantiate_device_type_tests
-
-CPUTestBase = device_base("cpu")
-CUDATestBase = device_base("cuda")
-XPUTestBase = device_base("xpu")
-HPUTestBase = device_base("hpu")
-MPSTestBase = device_base("mps")
+from testing._core.instantiate import (
+    CPUTestBase,
+    CUDATestBase,
+    DeviceTypeTestBase,
+    HPUTestBase,
+    MPSTestBase,
+    XPUTestBase,
+    device_base,
+    instantiate_device_type_tests,
+)
 
 __all__ = [
     "instantiate_device_type_tests", "DeviceTypeTestBase", "CPUTestBase", "CUDATestBase",

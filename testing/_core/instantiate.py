@@ -136,6 +136,14 @@ def device_base(name: str) -> type:
     return _bases[name]
 
 
+# upstream's module-level base classes of the built-in device types
+CPUTestBase = device_base("cpu")
+CUDATestBase = device_base("cuda")
+XPUTestBase = device_base("xpu")
+HPUTestBase = device_base("hpu")
+MPSTestBase = device_base("mps")
+
+
 def _matches(device: str, selection: DeviceFilter) -> bool:
     """Upstream's membership test: a str means substring, a collection means exact membership."""
     return device in selection  # type: ignore[operator]

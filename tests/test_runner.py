@@ -33,6 +33,12 @@ def test_full_run_counts_xml_and_closing_line(tmp_path):
     assert "EMPTY: " in proc.stdout and "test_empty.py" in proc.stdout
     assert "FAILED test" not in proc.stdout  # failures are listed with their label and file
     assert "ERROR " in proc.stdout and "test_broken.py" in proc.stdout and "no_such_name" in proc.stdout
+    # progress counts: a test's subtests count under it, so no file shows more done than it collected
+    import re
+
+    counts = [tuple(map(int, m.groups())) for m in re.finditer(r"\.py (\d+)/(\d+), \d+ done\]", proc.stdout)]
+    assert counts and all(done <= total for done, total in counts), counts
+    assert ("test_alpha.py 4/5, " in proc.stdout) and "test_alpha.py 5/5, " in proc.stdout  # subtests i=0..2 all at 4/5
 
     alpha = junitparser.JUnitXml.fromfile(str(tmp_path / "xml" / next(
         p.name for p in (tmp_path / "xml").iterdir() if "test_alpha" in p.name)))
@@ -189,3 +195,24 @@ def test_junit_names_read_like_upstream_module_paths_outside_the_working_directo
         suite = next(iter(junitparser.JUnitXml.fromfile(str(work / "reports" / name))))
         assert suite.name == name[: -len(".xml")]
         assert {case.classname for case in suite} == {f"{suite.name}.TestBetaCPU"}
+
+
+def test_list_gives_the_empty_hint_and_a_k_that_matches_nothing_fails(tmp_path):
+    empty = runner(tmp_path, str(SUITE / "test_empty.py"), "--list")
+    assert empty.returncode == 0
+    assert "EMPTY: " in empty.stdout and "instantiated no test (no permitted device present; try --device cpu)" in empty.stdout
+    nomatch = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu", "--list", "-k", "no_such_test")
+    assert nomatch.returncode == 1 and "no test matches -k no_such_test" in nomatch.stderr
+    listed = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu", "--list")
+    assert listed.returncode == 0
+    assert sorted(line.split("::")[1] for line in listed.stdout.splitlines() if "::" in line) == [
+        "TestBetaCPU.test_all_reduce_cpu", "TestBetaCPU.test_needs_eight_cpu"]
+
+
+def test_verbose_streams_each_files_output_as_it_runs(tmp_path):
+    proc = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu", "-v")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    notice = next(i for i, line in enumerate(lines) if "] testing: accelerator-only tests run emulated" in line)
+    first_result = next(i for i, line in enumerate(lines) if line.startswith(("PASSED", "SKIPPED")))
+    assert notice < first_result  # streamed while the file ran, not dumped after it

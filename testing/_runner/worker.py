@@ -108,11 +108,11 @@ def _run(args: argparse.Namespace, emit: Callable) -> int:
         details = traceback.format_exc()
         emit(TestReport(f"<{display}>", "error", message=first_line(details), details=details, file=display))
         return 1
+    emit(Control("collected", count=len(tests), file=display))
     if args.list:
         for test in tests:
             emit(Control("listed", id=short_id(test), file=display))
         return 0
-    emit(Control("collected", count=len(tests), file=display))
     if "testing._ranks.multiprocess" in sys.modules:
         from testing._ranks import engine as _engine
 

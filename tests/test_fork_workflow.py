@@ -178,3 +178,17 @@ def test_plugin_device_joins_the_table_without_editing_the_harness(tmp_path):
     assert plain.returncode == 2 and "unknown device 'fakedev'" in plain.stderr
     broken = runner(tmp_path, PLUGIN, "--device", "fakedev", TESTING_DEVICE_PLUGINS="no_such_plugin")
     assert broken.returncode == 2 and "device plug-in 'no_such_plugin' failed to import" in broken.stderr
+
+
+def test_parallel_files_get_a_share_of_the_devices_and_a_file_that_needs_more_runs_alone(tmp_path):
+    """-j 2 over two files on a 2-device plug-in: each file sees one device (its share, through the
+    row's visibility variable), so the 2-device test skips there, and the file then runs alone on
+    both devices: the final counts are a serial run's."""
+    for name in ("test_p1.py", "test_p2.py"):
+        (tmp_path / name).write_text((PLUGIN / "test_plugin_device.py").read_text())
+    env = {"PYTHONPATH": f"{ROOT}:{PLUGIN}", "TESTING_DEVICE_PLUGINS": "visible_device_plugin"}
+    proc = runner(tmp_path, tmp_path, "--device", "fakedev", "-j", "2", "--continue-through-error", **env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "on FAKEDEV_VISIBLE_DEVICES=0" in proc.stdout and "on FAKEDEV_VISIBLE_DEVICES=1" in proc.stdout
+    assert proc.stdout.count("alone: it needs more devices than its share") == 2
+    assert proc.stdout.rstrip().splitlines()[-1] == "2 passed, 0 failed, 2 skipped"

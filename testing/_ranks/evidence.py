@@ -173,5 +173,5 @@ def headline(results: list[RankResult], timed_out: bool, timeout: float, source:
 
 def knock_on_lines(results: list[RankResult]) -> list[str]:
     """One line per rank that is not the root cause and did not pass: what happened to it."""
-    return [f"rank {r.rank}: {r.status}: {r.summary()}" if r.status in ("knock-on", "failed") else f"rank {r.rank}: {r.summary()}"
-            for r in results if not r.root_cause and r.status not in ("passed", "skipped")]
+    return [f"rank {r.rank} ({r.status}): {r.summary()}" for r in results
+            if not r.root_cause and r.status not in ("passed", "skipped")]

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable
 
+from testing._ranks.evidence import RankResult
 from testing._runner.result import TestReport
 
 TB_STYLES = ("short", "long", "line", "no")
@@ -46,19 +47,10 @@ def _root(report: TestReport) -> dict | None:
 
 
 def _echo_lines(report: TestReport) -> list[str]:
-    lines = []
-    for rank in report.ranks:
-        if rank.get("root_cause") or rank["status"] in ("passed", "skipped"):
-            continue
-        what = f"{rank['exc_type']}: {rank['exc_message']}" if rank["exc_type"] else rank["status"]
-        if rank["status"] in ("hung", "stopped") and rank.get("where"):
-            what = f"{rank['status']} {rank['where']}"
-        elif rank["status"] == "killed":
-            what = f"killed by {rank['signal']}"
-        elif rank["status"] == "exited-early":
-            what = f"exited early with status {rank['exit_code']}"
-        lines.append(f"rank {rank['rank']} ({rank['status']}): {what}"[:200])
-    return lines
+    """One line per rank that is not the root cause and did not pass."""
+    ranks = [RankResult(**rank) for rank in report.ranks]
+    return [f"rank {r.rank} ({r.status}): {r.summary()}"[:200] for r in ranks
+            if not r.root_cause and r.status not in ("passed", "skipped")]
 
 
 def _body(report: TestReport, style: str) -> str:

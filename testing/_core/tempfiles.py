@@ -12,22 +12,14 @@ import re
 import shutil
 import tempfile
 
+from testing._core import signals
+
 _NAME = re.compile(r"^testing-(run|ranks)-(\d+)-")
 
 
 def make(kind: str) -> str:
     """A new temp directory owned by this process (``kind``: "run" for a runner's file, "ranks" for a test's ranks)."""
     return tempfile.mkdtemp(prefix=f"testing-{kind}-{os.getpid()}-")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_orphans(directory: str | None = None) -> list[str]:
@@ -40,7 +32,7 @@ def sweep_orphans(directory: str | None = None) -> list[str]:
         return removed
     for name in entries:
         match = _NAME.match(name)
-        if match and not _alive(int(match.group(2))):
+        if match and not signals.pid_alive(int(match.group(2))):
             shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
             removed.append(name)
     return removed

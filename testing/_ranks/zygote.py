@@ -78,16 +78,6 @@ def _recv(sock: socket.socket, with_fds: bool = False) -> tuple[Any, list[int]]:
     return pickle.loads(_read_exactly(sock, length)), fds
 
 
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RankProcess:
     """Handle on one rank: pid, exit code once known, the result channel, and how to signal it."""
 
@@ -185,7 +175,7 @@ class Zygote:
 
     def _exit_code(self, pid: int) -> Optional[int]:
         code = self._exit_codes.get(pid)
-        if code is None and self._dead and not _pid_exists(pid):
+        if code is None and self._dead and not signals.pid_alive(pid):
             code = self._exit_codes[pid] = -signal.SIGKILL
         return code
 

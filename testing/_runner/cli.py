@@ -19,6 +19,8 @@ from testing._runner.result import TestReport, tally
 
 from . import cache, discovery, failures, junit
 
+from testing._ranks.zygote import fork_is_safe
+
 from .execute import FileJob, FileRun, prewarm, run_jobs, shares, worker_args
 from .terminal import TerminalReporter, closing_line, summary
 
@@ -169,10 +171,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     if removed:
         reporter.write(f"removed {len(removed)} temp director{'y' if len(removed) == 1 else 'ies'} left by runs that were killed")
     warm, why_fresh = start_mode(config, args.worker_start)
-    if why_fresh and not args.list:
-        reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
     if warm:
         prewarm()
+        warm, why_fresh = fork_is_safe()  # nothing it imported started a thread or a device runtime
+    if why_fresh and not args.list:
+        reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
     parallel = jobs_count(args.jobs, config)
     row = _devices.lookup(config.device or "cpu")
     slots = shares(parallel, row.visible_env if row is not None and row.accelerator else None,

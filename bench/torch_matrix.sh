@@ -72,11 +72,12 @@ for release in "$@"; do
   t=$(date +%s)
   "$venv/bin/python" -m pytest "${suite[@]}" -q -p no:cacheprovider >"$log/suite.log" 2>&1
   suite_rc=$?
-  summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error)|^[0-9]+ (passed|failed|error)' "$log/suite.log" | tail -1 | sed 's/^=* //; s/ =*$//')
+  summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error)|^[0-9]+ (passed|failed|error)' "$log/suite.log" | tail -1 | sed 's/^=* //; s/ =*$//; s/ in [0-9.]*s.*$//')
   suite_time=$(secs "$t")
 
+  failing=$(grep -E '^(FAILED|ERROR) ' "$log/suite.log" | sed 's/^[A-Z]* //; s/ - .*//' | tr '\n' ' ')
   verdict=ok
-  if [ $seed_rc -ne 0 ] || [ $suite_rc -ne 0 ]; then verdict=FAIL; status=1; fi
+  if [ $seed_rc -ne 0 ] || [ $suite_rc -ne 0 ]; then verdict="FAIL${failing:+ (failing: ${failing% })}"; status=1; fi
   echo "torch $have$created: seed ${seed_ran:-0} tests ${seed_end:-no result} (${seed_time}s); conformance ${summary:-no result} (${suite_time}s); $verdict in $(secs "$start")s [logs: $log]"
 done
 exit $status

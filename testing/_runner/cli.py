@@ -89,6 +89,14 @@ def start_mode(config: _config.Config, requested: str = "warm") -> tuple[bool, s
     return True, ""
 
 
+def device_shares(parallel: int, config: _config.Config) -> list:
+    """What each of ``parallel`` concurrent files gets: a slice of the selected accelerator's devices
+    (through the table's visibility variable), else of the CPU cores."""
+    row = _devices.lookup(config.device or "cpu")
+    accelerator = row is not None and row.accelerator
+    return shares(parallel, row.visible_env if accelerator else None, row.count() if accelerator else 0)
+
+
 def jobs_count(value: str, config: _config.Config) -> int:
     """``-j N`` or ``-j auto``: one file per two CPU cores, or per two devices of the selected accelerator."""
     if value == "auto":
@@ -177,9 +185,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if why_fresh and not args.list:
         reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
     parallel = jobs_count(args.jobs, config)
-    row = _devices.lookup(config.device or "cpu")
-    slots = shares(parallel, row.visible_env if row is not None and row.accelerator else None,
-                   row.count() if row is not None and row.accelerator else 0)
+    slots = device_shares(parallel, config)
 
     def on_report(report: TestReport) -> None:
         if args.rerun_failed and report.outcome == "passed":
@@ -248,15 +254,28 @@ def main(argv: Optional[list[str]] = None) -> int:
     totals = tally([r for run in runs for r in run.tests])
     closing_line(reporter, totals)
     if args.xml:
-        for run in runs:
-            properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
-                                 "expectation_link": r.expectation_link}
-                          for r in run.tests if r.expectation}
-            junit.write(Path(args.xml), module_names[run.path], run.tests, run.wall, properties)
+        write_junit(Path(args.xml), runs, module_names)
+    save_cache(runs)
+    return exit_status(args, totals, empty, stopped_early)
+
+
+def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str]) -> None:
+    for run in runs:
+        properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
+                             "expectation_link": r.expectation_link}
+                      for r in run.tests if r.expectation}
+        junit.write(directory, module_names[run.path], run.tests, run.wall, properties)
+
+
+def save_cache(runs: list[FileRun]) -> None:
+    """Durations (for --shard) and what failed (for --rerun-failed)."""
     cache.save_durations({os.path.relpath(run.path): run.wall for run in runs})
     failed = {run.file: [r.id for r in run.tests if r.is_failure and not r.id.startswith("<")] for run in runs}
     cache.save_last_failed({k: v for k, v in failed.items() if v})
 
+
+def exit_status(args: argparse.Namespace, totals: dict[str, int], empty: list, stopped_early: bool) -> int:
+    """0 only when something ran and nothing failed; each other case says why in one line."""
     ran = sum(totals.values()) - totals["device_skips"] - totals["flaky"]
     if args.patterns and ran == 0:
         print(f"run_test.py: error: no test matches -k {' -k '.join(args.patterns)}", file=sys.stderr)

@@ -55,6 +55,14 @@ def outcomes(path: Path, *args: str, timeout: float = 600, upstream: bool = Fals
             for k, r in reports(path, *args, timeout=timeout, upstream=upstream, **env).items()}
 
 
+def as_from_a_terminal() -> None:
+    """preexec_fn: the child handles Ctrl-C as a program started from a terminal does, even when this
+    test run itself was started in the background (where SIGINT is inherited as ignored)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def processes_with_env(marker: str) -> list[int]:
     """Pids of live processes whose environment carries ``marker`` (what a run left behind)."""
     found = []

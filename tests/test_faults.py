@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from helpers import FIXTURES, ROOT, clean_env, processes_with_env, reports
+from helpers import FIXTURES, ROOT, as_from_a_terminal, clean_env, processes_with_env, reports
 
 FAULTS = FIXTURES / "faults_sample.py"
 
@@ -106,6 +106,7 @@ def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how):
     marker = uuid.uuid4().hex
     env = clean_env(TMPDIR=str(tmp_path), TESTING_FAULT_MARK=marker)
     proc = subprocess.Popen([sys.executable, str(FAULTS), "TestFaults.test_hang_python"], env=env, cwd=ROOT,
+                            preexec_fn=as_from_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(processes_with_env(marker)) < 3:  # test, zygote, hung rank 1

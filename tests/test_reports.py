@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from helpers import FIXTURES, ROOT, clean_env, processes_with_env, reports
+from helpers import FIXTURES, ROOT, as_from_a_terminal, clean_env, processes_with_env, reports
 
 SAMPLE = FIXTURES / "root_cause_sample.py"
 HEADLINES = {
@@ -148,6 +148,7 @@ def test_interrupting_the_runner_prints_counts_and_leaves_nothing(tmp_path, how)
     env = clean_env(TMPDIR=str(tmp_path), TESTING_FAULT_MARK=marker)
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_test.py"), str(FIXTURES / "faults_sample.py"),
                              "-k", "hang_python"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            preexec_fn=as_from_a_terminal,
                             stderr=subprocess.STDOUT, text=True)
     assert _wait_for(marker, 4) >= 4
     proc.send_signal(getattr(signal, how))

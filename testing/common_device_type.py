@@ -43,7 +43,6 @@ from testing._core.instantiate import (
     HPUTestBase,
     MPSTestBase,
     XPUTestBase,
-    device_base,
     instantiate_device_type_tests,
 )
 

@@ -7,12 +7,12 @@ messages are upstream's; device questions go to the device table rather than to 
 from __future__ import annotations
 
 import functools
-import os
 import unittest
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, Optional
 
+from testing._core.config import env_value
 from testing._core import devices as _devices
 from testing._core.flags import IS_SANDCASTLE, TEST_XPU
 from testing._core.upstream_utils import IS_CI, TEST_ACCELERATOR, lazy_skip_if
@@ -39,7 +39,7 @@ class HardwareClassification(Enum):
 HW_CLASSIFICATION: Optional[list[HardwareClassification]] = None  # upstream's --hw-classification value
 
 # torch 2.15+: PYTORCH_TEST_WITH_PERIODIC=1, or TEST_CONFIG=periodic
-TEST_WITH_PERIODIC = os.environ.get("PYTORCH_TEST_WITH_PERIODIC", "0") == "1" or os.environ.get("TEST_CONFIG") == "periodic"
+TEST_WITH_PERIODIC = env_value("PYTORCH_TEST_WITH_PERIODIC", "0") == "1" or env_value("TEST_CONFIG") == "periodic"
 
 
 def _marked(fn: Any, mark: str, skip: bool, reason: str) -> Any:

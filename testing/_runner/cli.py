@@ -125,7 +125,7 @@ def _empty_reason(run: FileRun) -> Optional[str]:
 
 def stale_entries(entries: list, runs: list[FileRun], device: Optional[str]) -> list:
     """Entries for this device and torch that matched no collected test of the files that ran."""
-    import torch
+    from testing._core import versions
 
     seen = {r.id for run in runs for r in run.tests}
     ran_files = {os.path.abspath(run.file) for run in runs}
@@ -133,7 +133,7 @@ def stale_entries(entries: list, runs: list[FileRun], device: Optional[str]) -> 
     for entry in entries:
         if entry.devices and device not in entry.devices:
             continue
-        if not _expectations.version_in_range(torch.__version__, entry.torch):
+        if not _expectations.version_in_range(versions.build(), entry.torch):
             continue
         if entry.file and os.path.abspath(entry.file) not in ran_files:
             continue

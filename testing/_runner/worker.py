@@ -43,7 +43,7 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
     skip: not run at all (reported skipped with the entry's reason); xfail / strict-xfail: run as
     an expected failure; timeout: the rank timeout of that test becomes the entry's.
     """
-    import torch
+    from testing._core import versions
 
     from testing._fork import expectations as _expectations
 
@@ -51,7 +51,7 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
     to_run, skipped = [], []
     for test in tests:
         test_id = short_id(test)
-        entry = _expectations.matching(entries, test_id, _device_of(test), torch.__version__, file)
+        entry = _expectations.matching(entries, test_id, _device_of(test), versions.build(), file)
         if entry is None:
             to_run.append(test)
             continue

@@ -23,6 +23,7 @@ def port_file(source: Path, dest: Path) -> Path:
 def clean_env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTING_", "PYTORCH_TESTING_"))}
     env.pop("DISTRIBUTED_TESTS_DEFAULT_TIMEOUT", None)
+    env.pop("OMP_NUM_THREADS", None)  # the per-rank thread default is under test
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env

@@ -78,6 +78,18 @@ def test_ranks_are_seeded_1234_and_skip_setup_and_teardown_and_fork_from_the_zyg
     assert FALLBACK_NOTICE not in proc.stderr
 
 
+@pytest.mark.parametrize("omp", [None, "2"])
+def test_cpu_ranks_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp):
+    """README "How a distributed test runs": each rank runs cores // world size intra-op threads (at
+    least one), as torchrun defaults OMP_NUM_THREADS; a user's OMP_NUM_THREADS is kept."""
+    env = {"OMP_NUM_THREADS": omp} if omp else {}
+    _, facts, _, _ = run_facts(tmp_path, **env)
+    for fact in facts.values():
+        # torch caps its thread count at the cores it may use
+        want = min(int(omp), fact["cores"]) if omp else max(1, fact["cores"] // 2)
+        assert fact["threads"] == want, fact
+
+
 @pytest.mark.parametrize("how", ["module-flag", "environment", "runner-flag"])
 def test_start_method_spawn_really_spawns_the_ranks(tmp_path, how):
     """README: `--start-method spawn` (module flag, runner flag) or TESTING_START_METHOD=spawn is

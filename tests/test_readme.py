@@ -13,3 +13,25 @@ def test_ci_runs_readmes_set_up_and_test_commands_verbatim():
     ]
     for command in commands:
         assert f"\n{command}\n" in readme, command
+
+
+def test_every_test_readme_points_to_exists():
+    """README's differences list and fault table name the test of each item: a renamed or removed
+    test must not leave a dangling pointer (`tests/x.py::name`, `::name` after it, `name_...` a prefix)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    pointers, current = [], None
+    for match in re.finditer(r"`(tests/[\w/]+\.py)?(?:::(\w+)(\.\.\.)?)?`", readme):
+        path, name, prefix = match.groups()
+        if path:
+            current = path
+            assert (ROOT / path).is_file(), path
+        if name:
+            assert current is not None, match.group(0)
+            pointers.append((current, name, bool(prefix)))
+    assert len(pointers) >= 20, pointers
+    for path, name, prefix in pointers:
+        defs = re.findall(r"^(?:def|class) (\w+)", (ROOT / path).read_text(), re.M)
+        found = any(d.startswith(name) for d in defs) if prefix else name in defs
+        assert found, f"README points to {path}::{name}, which does not exist"

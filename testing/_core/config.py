@@ -56,6 +56,9 @@ class Config:
     """Sanitizer builds this run declares (upstream's PYTORCH_TEST_WITH_ASAN/_DEV_DBG_ASAN/_TSAN/_UBSAN):
     tests read them as TEST_WITH_* flags to skip themselves, as upstream."""
 
+    cpu_threads: Optional[int] = None
+    """``OMP_NUM_THREADS`` when the user set it: then each rank keeps torch's own reading of it."""
+
     redirect: bool = False
     """Upstream harness imports resolve to this harness (set by ``python -m testing`` and the runner's
     worker, inherited by spawned ranks that re-import the file)."""
@@ -82,6 +85,16 @@ class Config:
     def emulating(self) -> bool:
         """``--device cpu``: accelerator-only tests run on CPU ranks over gloo."""
         return self.device == "cpu"
+
+    def threads_per_rank(self, world_size: int, cores: int) -> Optional[int]:
+        """CPU threads for each of ``world_size`` ranks sharing ``cores``, or None to leave torch's.
+
+        Each rank would otherwise start one intra-op thread per core, so 4 ranks on 2 cores run 8
+        threads that preempt each other inside every collective-bound step; torchrun avoids the
+        same by defaulting OMP_NUM_THREADS to 1. A user's OMP_NUM_THREADS wins."""
+        if self.cpu_threads is not None:
+            return None
+        return max(1, cores // max(1, world_size))
 
     def backend_for(self, device: str) -> str:
         if self.backend and (self.device is None or self.device == device):
@@ -168,7 +181,14 @@ def from_environment(env: Mapping[str, str]) -> Config:
         plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
         sanitizers=frozenset(name for name in SANITIZERS if env.get(f"PYTORCH_TEST_WITH_{name}", "0") == "1"),
         redirect=env.get("TESTING_REDIRECT") == "1",
+        cpu_threads=_positive_int(env.get("OMP_NUM_THREADS")),
     )
+
+
+def _positive_int(value: Optional[str]) -> Optional[int]:
+    # torch itself ignores an unparsable OMP_NUM_THREADS; so does the per-rank default then
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def load_plugins(config: Config) -> None:

@@ -71,7 +71,8 @@ class RankRun:
     first_fault: Optional[int] = None
 
 
-def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, kwargs: dict, rank: int, channel: Connection) -> None:
+def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, world_size: int, kwargs: dict,
+               rank: int, channel: Connection) -> None:
     """What every rank runs first, whichever way it was started."""
     stacks = open(os.path.join(workdir, f"rank{rank}.stacks"), "w")
     faulthandler.enable(file=stacks, all_threads=True)
@@ -79,6 +80,12 @@ def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, kwargs: 
     from testing._core import config, devices
 
     config.prepare_rank_environment(devices.loopback_interface())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = config.get_config().threads_per_rank(world_size, cores)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     cls._run(rank, test_name, file_name, channel, **kwargs)
 
 
@@ -129,7 +136,7 @@ class RankGroup:
     def __init__(self, cls: type, test_name: str, file_name: str, workdir: str, world_size: int, kwargs: Optional[dict] = None) -> None:
         self.workdir = workdir
         self.launcher = _launcher_for(cls.__module__)
-        target = functools.partial(rank_entry, cls, test_name, file_name, workdir, kwargs or {})
+        target = functools.partial(rank_entry, cls, test_name, file_name, workdir, world_size, kwargs or {})
         self.processes: list[_zygote.RankProcess] = []
         self.reports: list[RankReport] = []
         self.started = time.monotonic()

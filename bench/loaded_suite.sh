@@ -21,7 +21,7 @@ for i in $(seq 1 "$runs"); do
   python3 -m pytest tests -q -p no:cacheprovider >"$log/run.$i" 2>&1 && python3 run_test.py --device cpu >>"$log/run.$i" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
-  pytest_line=$(grep -E "^[0-9]+ (passed|failed)|^=+ .*(passed|failed)" "$log/run.$i" | tail -1)
+  pytest_line=$(grep -E "(passed|failed).* in [0-9.]+s" "$log/run.$i" | tail -1)
   runner_line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log/run.$i" | tail -1)
   echo "run $i: rc=$rc ${secs}s pytest: ${pytest_line:-?} | run_test.py: ${runner_line:-?} | load runs so far: $(cat "$log/load.count" 2>/dev/null || echo 0)"
   if [ "$rc" -ne 0 ]; then

@@ -142,6 +142,30 @@ def test_kill_9_of_the_runner_takes_every_process_with_it_and_a_later_run_cleans
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("testing-")] == []
 
 
+def test_stopping_a_file_takes_what_its_worker_already_reported():
+    """An interrupt can land before the runner's last poll has read the worker's "started" record
+    (seen on a loaded machine): stopping the file reads it first, so the interrupt line still names
+    the test that was running."""
+    from testing._runner.execute import FileJob, worker_args
+
+    marker = uuid.uuid4().hex
+    controls = []
+    job = FileJob(FIXTURES / "faults_sample.py", worker_args(FIXTURES / "faults_sample.py", ["hang_python"], [], False, None),
+                  clean_env(TESTING_FAULT_MARK=marker), False, 300, lambda report: None, controls.append)
+    job.start()
+    try:
+        deadline = time.monotonic() + 120
+        while '"started"' not in job.report_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert controls == []  # nothing polled yet: the record is only in the worker's report file
+    finally:
+        job.stop()
+    assert [c.id.split(".")[-1] for c in controls if c.control == "started"] == ["test_hang_python"], controls
+    assert job.proc.poll() is not None and not job.tmp.exists()
+    time.sleep(1)
+    assert processes_with_env(marker) == []
+
+
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
 def test_interrupting_the_runner_prints_counts_and_leaves_nothing(tmp_path, how):
     marker = uuid.uuid4().hex

@@ -226,8 +226,13 @@ class FileJob:
         return False
 
     def stop(self) -> None:
-        _stop(self.proc)
-        self._close()
+        # take what the worker reported up to now first: an interrupt that lands before the last
+        # poll read the "started" record must still name the test that was running
+        try:
+            self._read()
+        finally:
+            _stop(self.proc)
+            self._close()
 
     def _close(self) -> None:
         for stream in (self._reports, self._log):

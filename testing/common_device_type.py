@@ -1,6 +1,6 @@
 """Upstream path: common_device_type of torch's private testing package (same public names)."""
 
-from testing._core.device_decorators import (
+from testing._upstream_api.device_decorators import (
     E4M3_MAX_POS,
     E5M2_MAX_POS,
     deviceCountAtLeast,
@@ -58,7 +58,7 @@ __all__ = [
 
 # names upstream's common_device_type has only from a torch release on (testing/_core/versions.py): present
 # on the releases that have them, AttributeError on the others
-from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+from testing._upstream_api.release_names import facade_getattr, facade_names  # noqa: E402
 
 __getattr__ = facade_getattr(__name__)
 __all__ += facade_names(__name__)

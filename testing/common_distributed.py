@@ -1,6 +1,6 @@
 """Upstream path: common_distributed of torch's private testing package (same public names)."""
 
-from testing._core.flags import ACCELERATOR_DIST_BACKENDS, DDP_RANK_DEVICES, HAS_ACCELERATOR, TIMEOUT_DEFAULT
+from testing._upstream_api.flags import ACCELERATOR_DIST_BACKENDS, DDP_RANK_DEVICES, HAS_ACCELERATOR, TIMEOUT_DEFAULT
 from testing._ranks.autocomms import MultiProcContinuousTest, MultiThreadedTestCase
 from testing._ranks.dtensor import run_subtests
 from testing._ranks.multiprocess import (
@@ -22,7 +22,7 @@ from testing._core.skips import (
     skip_if_no_gpu,
 )
 from testing._core.skips import skip_but_pass_in_sandcastle_if
-from testing._core.dist_utils import (
+from testing._upstream_api.dist_utils import (
     PLATFORM_SUPPORTS_SYMM_MEM,
     DistTestCases,
     at_least_x_gpu,
@@ -74,7 +74,7 @@ __all__ = [
 
 # names upstream's common_distributed has only from a torch release on (testing/_core/versions.py): present
 # on the releases that have them, AttributeError on the others
-from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+from testing._upstream_api.release_names import facade_getattr, facade_names  # noqa: E402
 
 __getattr__ = facade_getattr(__name__)
 __all__ += facade_names(__name__)

@@ -1,9 +1,9 @@
 """Upstream path: common_fsdp of torch's private testing package (the FSDP test bases, models and
 helpers, same names)."""
 
-from testing._core.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
-from testing._core.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
-from testing._core.flags import FSDP_DISTRIBUTED_BACKEND as DISTRIBUTED_BACKEND
+from testing._upstream_api.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
+from testing._upstream_api.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
+from testing._upstream_api.flags import FSDP_DISTRIBUTED_BACKEND as DISTRIBUTED_BACKEND
 from testing._helpers.devtype import get_devtype
 from testing._helpers.fsdp_models import (
     AlwaysWrapNestedWrappedModule,

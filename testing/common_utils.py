@@ -1,7 +1,7 @@
 """Upstream path: common_utils of torch's private testing package (same public names)."""
 
 from testing._core.case import SEED, TestCase, set_rng_seed
-from testing._core.flags import (
+from testing._upstream_api.flags import (
     IS_FBCODE,
     IS_LINUX,
     IS_MACOS,
@@ -26,7 +26,7 @@ from testing._core.naming import compose_parametrize_fns, dtype_name, parametriz
 from testing._core.skips import skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 from testing._runner.module_cli import run_tests
 from testing._core.lazyval import LazyVal
-from testing._core.upstream_utils import (
+from testing._upstream_api.upstream_utils import (
     ACCELERATOR_TYPE,
     ADDRESS_IN_USE,
     CONNECT_TIMEOUT,
@@ -83,7 +83,7 @@ __all__ = [
 
 # names upstream's common_utils has only from a torch release on (testing/_core/versions.py): present
 # on the releases that have them, AttributeError on the others
-from testing._core.versions import facade_getattr, facade_names  # noqa: E402
+from testing._upstream_api.release_names import facade_getattr, facade_names  # noqa: E402
 
 __getattr__ = facade_getattr(__name__)
 __all__ += facade_names(__name__)

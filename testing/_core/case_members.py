@@ -114,6 +114,33 @@ class DeviceMemoryLeakCheck:
                         f"Caching allocator allocated memory was {b} and is now reported as {a} on device {i}.")
 
 
+class DeterministicGuard:
+    """Set torch's deterministic-algorithms mode for a block, restoring it afterwards."""
+
+    def __init__(self, deterministic: bool, *, warn_only: bool = False, fill_uninitialized_memory: bool = True) -> None:
+        self.deterministic = deterministic
+        self.warn_only = warn_only
+        self.fill_uninitialized_memory = fill_uninitialized_memory
+
+    @classmethod
+    def _current_state(cls) -> DeterministicGuard:
+        return cls(torch.are_deterministic_algorithms_enabled(),
+                   warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
+                   fill_uninitialized_memory=torch.utils.deterministic.fill_uninitialized_memory)
+
+    def _update(self) -> None:
+        torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = self.fill_uninitialized_memory
+
+    def __enter__(self) -> None:
+        self._restore = self._current_state()
+        self._update()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._restore._update()
+
+
+
 class UpstreamMembers:
     """Upstream TestCase members that distributed tests call (see the module docstring)."""
 
@@ -327,8 +354,6 @@ class UpstreamMembers:
                 raise RuntimeError(e.output.decode("utf-8")) from None
 
     def check_nondeterministic_alert(self, fn: Callable, caller_name: str, should_alert: bool = True) -> None:
-        from testing._core.upstream_utils import DeterministicGuard
-
         alert_message = caller_name + " does not have a deterministic implementation, but you set"
         with DeterministicGuard(True):
             if should_alert:

@@ -35,6 +35,10 @@ class UsageError(Exception):
     """Bad input from the user: reported as one line and a non-zero exit, never a traceback."""
 
 
+# Upstream's world size for a distributed test class that does not set one (4 ranks).
+DEFAULT_WORLD_SIZE = 4
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     device: Optional[str] = None

@@ -8,7 +8,7 @@ versions itself. This is the only module that reads ``torch.__version__``.
 
 Entries named ``name:<facade>.<attr>`` are upstream names that exist only from a release on: their
 value is where the implementation lives (``"module:attribute"``), ``None`` where the release lacks
-them. The facades serve them through `facade_getattr` / `facade_names`, so on an older release they
+them. The facades serve them through `_upstream_api.release_names.facade_getattr` / `facade_names`, so on an older release they
 are absent (AttributeError; an unmodified upstream file importing one gets the unsupported-API
 report) exactly as upstream's module lacks them.
 """
@@ -16,8 +16,6 @@ report) exactly as upstream's module lacks them.
 from __future__ import annotations
 
 import functools
-import importlib
-from collections.abc import Callable
 from typing import Any, NamedTuple, Optional
 
 Release = tuple[int, ...]
@@ -101,30 +99,31 @@ TABLE: tuple[Behaviour, ...] = (
                    "rank 0 alone removes the directory (before: each rank removed it when its body returned)"),
     # -- names that exist only from a release on ---------------------------------------------------
     Behaviour("name:common_utils.HardwareClassification", since="2.14",
-              value="testing._core.release_names:HardwareClassification", before=None),
+              value="testing._upstream_api.release_names:HardwareClassification", before=None),
     Behaviour("name:common_utils.HW_CLASSIFICATION", since="2.14",
-              value="testing._core.release_names:HW_CLASSIFICATION", before=None),
+              value="testing._upstream_api.release_names:HW_CLASSIFICATION", before=None),
     Behaviour("name:common_distributed.requires_xccl", since="2.14",
               value="testing._core.skips:requires_xccl", before=None),
     Behaviour("name:common_utils.TEST_WITH_PERIODIC", since="2.15",
-              value="testing._core.release_names:TEST_WITH_PERIODIC", before=None),
+              value="testing._upstream_api.release_names:TEST_WITH_PERIODIC", before=None),
     Behaviour("name:common_utils.periodic", since="2.15",
-              value="testing._core.release_names:periodic", before=None),
+              value="testing._upstream_api.release_names:periodic", before=None),
     Behaviour("name:common_utils.requires_multigpu", since="2.15",
-              value="testing._core.release_names:requires_multigpu", before=None),
+              value="testing._upstream_api.release_names:requires_multigpu", before=None),
     Behaviour("name:common_utils.requires_accelerator", since="2.15",
-              value="testing._core.release_names:requires_accelerator", before=None),
+              value="testing._upstream_api.release_names:requires_accelerator", before=None),
     Behaviour("name:common_utils.requires_xpu", since="2.15",
-              value="testing._core.release_names:requires_xpu", before=None),
+              value="testing._upstream_api.release_names:requires_xpu", before=None),
     Behaviour("name:common_device_type.Capability", since="2.15",
-              value="testing._core.capabilities:Capability", before=None),
+              value="testing._upstream_api.capabilities:Capability", before=None),
     Behaviour("name:common_device_type.requires_capabilities", since="2.15",
-              value="testing._core.capabilities:requires_capabilities", before=None),
+              value="testing._upstream_api.capabilities:requires_capabilities", before=None),
 )
 
 _BY_NAME: dict[str, Behaviour] = {entry.name: entry for entry in TABLE}
 if len(_BY_NAME) != len(TABLE):
     raise AssertionError("testing._core.versions.TABLE: an entry name appears twice")
+TABLE_NAMES = frozenset(_BY_NAME)
 
 
 def entry(name: str) -> Behaviour:
@@ -145,40 +144,3 @@ def current(name: str, release: Optional[Release] = None) -> Any:
     """The entry's value on the installed torch (or on ``release``)."""
     found = entry(name)
     return found.value if applies(name, release) else found.before
-
-
-# -- the version-dependent names of the facades -----------------------------------------------------
-
-def _facade_key(module_name: str) -> str:
-    """``testing.common_utils`` (or the upstream proxy's name) -> ``common_utils``."""
-    for prefix in ("testing.", "torch.testing._internal."):
-        if module_name.startswith(prefix):
-            return module_name[len(prefix):]
-    return module_name
-
-
-def facade_names(module_name: str, release: Optional[Release] = None) -> list[str]:
-    """The release-dependent names a facade has on the installed torch (for its ``__all__``)."""
-    prefix = f"name:{_facade_key(module_name)}."
-    return [e.name[len(prefix):] for e in TABLE if e.name.startswith(prefix) and current(e.name, release)]
-
-
-def _load(where: str) -> Any:
-    module, _, attribute = where.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-def facade_getattr(module_name: str) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for a facade: its release-dependent names, present from their release on."""
-    key = _facade_key(module_name)
-
-    def __getattr__(name: str) -> Any:  # noqa: N807
-        table_name = f"name:{key}.{name}"
-        where = current(table_name) if table_name in _BY_NAME else None
-        if where is None:
-            suffix = f" (upstream has it from torch {entry(table_name).since} on; installed: {release()})" \
-                if table_name in _BY_NAME else ""
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}{suffix}")
-        return _load(where)
-
-    return __getattr__

@@ -2,7 +2,7 @@
 
 import torch
 
-from testing._core.flags import FSDP_DEVICE_TYPE
+from testing._upstream_api.flags import FSDP_DEVICE_TYPE
 
 
 def get_devtype() -> torch.device:

@@ -1,7 +1,7 @@
 """common_fsdp's small state helpers: zeroing, gathering and comparing module states, moving to the
 FSDP device, device-side delays, and the dummy process group.
 
-``DEVICE_TYPE`` is common_fsdp's device (``testing._core.flags.FSDP_DEVICE_TYPE``): the selected
+``DEVICE_TYPE`` is common_fsdp's device (``testing._upstream_api.flags.FSDP_DEVICE_TYPE``): the selected
 device, else the first accelerator present, else cpu; under ``--device cpu`` it is cpu.
 """
 
@@ -22,7 +22,7 @@ from torch import nn
 from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
 from testing._core import devices as _devices
-from testing._core.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
+from testing._upstream_api.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
 
 
 def fsdp_device_row() -> _devices.DeviceType | None:

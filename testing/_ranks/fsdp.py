@@ -25,10 +25,10 @@ import torch.distributed as dist
 from testing._core.config import set_env
 from testing._core.case import set_rng_seed
 from testing._core.config import get_config
-from testing._core.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
-from testing._core.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
-from testing._core.flags import FSDP_DISTRIBUTED_BACKEND as DISTRIBUTED_BACKEND
-from testing._core.flags import TEST_XPU
+from testing._upstream_api.flags import FSDP_DEVICE_COUNT as DEVICE_COUNT
+from testing._upstream_api.flags import FSDP_DEVICE_TYPE as DEVICE_TYPE
+from testing._upstream_api.flags import FSDP_DISTRIBUTED_BACKEND as DISTRIBUTED_BACKEND
+from testing._upstream_api.flags import TEST_XPU
 from testing._core.skips import TEST_SKIPS, multi_device_key
 from testing._helpers.fsdp_parity import FSDPParityMixin
 from testing._helpers.fsdp_utils import fsdp_device_row

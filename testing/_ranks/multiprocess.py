@@ -32,9 +32,8 @@ from testing._ranks.verdict import verdict
 from testing._core import signals, tempfiles
 from testing._core import skips as _skips
 from testing._core.case import TestCase, set_rng_seed
-from testing._core.config import get_config
+from testing._core.config import DEFAULT_WORLD_SIZE, get_config
 
-DEFAULT_WORLD_SIZE = 4
 TIMEOUT_OVERRIDE: dict[str, int] = {"test_ddp_uneven_inputs": 400, "test_DistributedDataParallel": 500}
 
 

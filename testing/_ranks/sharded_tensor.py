@@ -20,7 +20,7 @@ import torch.distributed as dist
 
 from testing._core import devices as _devices
 from testing._core.config import get_config
-from testing._core.dist_utils import tp_transports
+from testing._upstream_api.dist_utils import tp_transports
 from testing._core.skips import TEST_SKIPS, multi_device_key
 from testing._ranks.multiprocess import MultiProcessTestCase
 

@@ -22,6 +22,7 @@ from testing._core import signals
 from testing._core.naming import short_id
 from testing._fork import redirect as _redirect
 from testing._runner import loader
+from testing._runner.options import build_parser
 from testing._runner.result import Control, ReportingResult, TestReport, first_line
 
 if _config.redirect_requested():  # a spawned rank re-imports the file: same resolution
@@ -69,8 +70,6 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from testing._runner.cli import build_parser
-
     # the runner's own parser (paths, -k, --list, --expectations), plus what only the worker takes
     parser = build_parser(prog="python -m testing._runner.worker")
     parser.add_argument("--report", help=argparse.SUPPRESS)

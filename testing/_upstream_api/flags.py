@@ -11,7 +11,7 @@ import unittest
 from typing import Callable
 
 from testing._core import devices
-from testing._core.config import get_config
+from testing._core.config import DEFAULT_WORLD_SIZE, get_config
 from testing._core.skips import IS_SANDCASTLE  # noqa: F401  (re-exported)
 
 
@@ -52,8 +52,6 @@ HAS_ACCELERATOR = any(d.present() for d in devices.accelerators())
 def _fsdp_device() -> tuple[str, str, int]:
     """common_fsdp's (DEVICE_TYPE, DISTRIBUTED_BACKEND, DEVICE_COUNT): the selected device, else the
     first accelerator present in upstream's order, else cpu."""
-    from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE
-
     config = get_config()
     if config.emulating:  # CPU ranks stand in for devices: as many as the world has ranks
         return "cpu", config.backend_for("cpu"), config.world_size or DEFAULT_WORLD_SIZE

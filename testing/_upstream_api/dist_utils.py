@@ -24,10 +24,10 @@ import torch.distributed as c10d
 from testing._core.config import env_value, scoped_env, set_env
 from testing._core import devices as _devices
 from testing._core.config import get_config
-from testing._core.flags import TEST_CUDA, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import TEST_CUDA, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
 from testing._core.skips import TEST_SKIPS, multi_device_key, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
-from testing._core.upstream_utils import find_free_port, retry_on_connect_failures
+from testing._upstream_api.upstream_utils import find_free_port, retry_on_connect_failures
 
 logger = logging.getLogger("torch.testing._internal.common_distributed")
 

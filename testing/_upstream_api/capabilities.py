@@ -27,9 +27,9 @@ class Capability:
 
 def _cuda_flag(name: str) -> Callable[[], bool]:
     def probe() -> bool:
-        from testing import common_cuda
+        from testing._upstream_api import cuda_flags
 
-        return bool(getattr(common_cuda, name, False))
+        return bool(getattr(cuda_flags, name, False))
 
     return probe
 

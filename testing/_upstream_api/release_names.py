@@ -7,6 +7,7 @@ messages are upstream's; device questions go to the device table rather than to 
 from __future__ import annotations
 
 import functools
+import importlib
 import unittest
 from collections.abc import Callable
 from enum import Enum
@@ -14,8 +15,9 @@ from typing import Any, Optional
 
 from testing._core.config import env_value
 from testing._core import devices as _devices
-from testing._core.flags import IS_SANDCASTLE, TEST_XPU
-from testing._core.upstream_utils import IS_CI, TEST_ACCELERATOR, lazy_skip_if
+from testing._core import versions as _versions
+from testing._upstream_api.flags import IS_SANDCASTLE, TEST_XPU
+from testing._upstream_api.upstream_utils import IS_CI, TEST_ACCELERATOR, lazy_skip_if
 
 try:
     import pytest
@@ -73,3 +75,40 @@ def periodic(fn: Callable) -> Callable:
 requires_accelerator = lazy_skip_if(lambda: not TEST_ACCELERATOR, "requires accelerator")
 
 requires_xpu = unittest.skipUnless(TEST_XPU, "Requires XPU")
+
+
+# -- the version-dependent names of the facades -----------------------------------------------------
+
+def _facade_key(module_name: str) -> str:
+    """``testing.common_utils`` (or the upstream proxy's name) -> ``common_utils``."""
+    for prefix in ("testing.", "torch.testing._internal."):
+        if module_name.startswith(prefix):
+            return module_name[len(prefix):]
+    return module_name
+
+
+def facade_names(module_name: str, release: Optional[_versions.Release] = None) -> list[str]:
+    """The release-dependent names a facade has on the installed torch (for its ``__all__``)."""
+    prefix = f"name:{_facade_key(module_name)}."
+    return [e.name[len(prefix):] for e in _versions.TABLE if e.name.startswith(prefix) and _versions.current(e.name, release)]
+
+
+def _load(where: str) -> Any:
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def facade_getattr(module_name: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for a facade: its release-dependent names, present from their release on."""
+    key = _facade_key(module_name)
+
+    def __getattr__(name: str) -> Any:  # noqa: N807
+        table_name = f"name:{key}.{name}"
+        where = _versions.current(table_name) if table_name in _versions.TABLE_NAMES else None
+        if where is None:
+            suffix = f" (upstream has it from torch {_versions.entry(table_name).since} on; installed: {_versions.release()})" \
+                if table_name in _versions.TABLE_NAMES else ""
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}{suffix}")
+        return _load(where)
+
+    return __getattr__

@@ -17,7 +17,7 @@ import torch
 
 from testing._core.config import env_value
 from testing._core import devices as _devices
-from testing._core.flags import IS_WINDOWS, TEST_CUDA, TEST_MULTIGPU, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import IS_WINDOWS, TEST_CUDA, TEST_MULTIGPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
 
 __all__ = [

@@ -26,7 +26,8 @@ import torch
 
 from testing._core.config import env_value
 from testing._core import devices as _devices
-from testing._core.flags import IS_WINDOWS, TEST_CUDA, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import IS_WINDOWS, TEST_CUDA, TEST_WITH_ROCM, TEST_XPU
+from testing._core.case_members import DeterministicGuard  # noqa: F401  (upstream's common_utils name)
 from testing._core.lazyval import LazyVal
 from testing._core.skips import skip_but_pass_in_sandcastle_if
 
@@ -124,7 +125,7 @@ def runOnRocmArch(arch: tuple[str, ...]) -> Callable:  # noqa: N802
 
 
 def getRocmVersion() -> tuple[int, int]:  # noqa: N802
-    from testing._core.cuda_flags import _get_torch_rocm_version
+    from testing._upstream_api.cuda_flags import _get_torch_rocm_version
 
     version = _get_torch_rocm_version()
     return (version[0], version[1])
@@ -196,32 +197,6 @@ def suppress_warnings(fn: Callable) -> Callable:
 
 
 # -- guards ------------------------------------------------------------------------------------------
-
-class DeterministicGuard:
-    """Set torch's deterministic-algorithms mode for a block, restoring it afterwards."""
-
-    def __init__(self, deterministic: bool, *, warn_only: bool = False, fill_uninitialized_memory: bool = True) -> None:
-        self.deterministic = deterministic
-        self.warn_only = warn_only
-        self.fill_uninitialized_memory = fill_uninitialized_memory
-
-    @classmethod
-    def _current_state(cls) -> DeterministicGuard:
-        return cls(torch.are_deterministic_algorithms_enabled(),
-                   warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
-                   fill_uninitialized_memory=torch.utils.deterministic.fill_uninitialized_memory)
-
-    def _update(self) -> None:
-        torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
-        torch.utils.deterministic.fill_uninitialized_memory = self.fill_uninitialized_memory
-
-    def __enter__(self) -> None:
-        self._restore = self._current_state()
-        self._update()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._restore._update()
-
 
 class SwapTensorsGuard:
     def __init__(self, use_swap_tensors: Optional[bool]) -> None:

@@ -144,3 +144,19 @@ def current(name: str, release: Optional[Release] = None) -> Any:
     """The entry's value on the installed torch (or on ``release``)."""
     found = entry(name)
     return found.value if applies(name, release) else found.before
+
+
+# -- the version-dependent names of the facades (served by _upstream_api.release_names.facade_getattr)
+
+def facade_key(module_name: str) -> str:
+    """``testing.common_utils`` (or the upstream proxy's name) -> ``common_utils``."""
+    for prefix in ("testing.", "torch.testing._internal."):
+        if module_name.startswith(prefix):
+            return module_name[len(prefix):]
+    return module_name
+
+
+def facade_names(module_name: str, release: Optional[Release] = None) -> list[str]:
+    """The release-dependent names a facade has on the installed torch (for its ``__all__``)."""
+    prefix = f"name:{facade_key(module_name)}."
+    return [e.name[len(prefix):] for e in TABLE if e.name.startswith(prefix) and current(e.name, release)]

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from testing._core.config import env_value
 from testing._core import devices as _devices
 from testing._core import versions as _versions
+from testing._core.versions import facade_names  # noqa: F401  (the facades take both from here)
 from testing._upstream_api.flags import IS_SANDCASTLE, TEST_XPU
 from testing._upstream_api.upstream_utils import IS_CI, TEST_ACCELERATOR, lazy_skip_if
 
@@ -79,20 +80,6 @@ requires_xpu = unittest.skipUnless(TEST_XPU, "Requires XPU")
 
 # -- the version-dependent names of the facades -----------------------------------------------------
 
-def _facade_key(module_name: str) -> str:
-    """``testing.common_utils`` (or the upstream proxy's name) -> ``common_utils``."""
-    for prefix in ("testing.", "torch.testing._internal."):
-        if module_name.startswith(prefix):
-            return module_name[len(prefix):]
-    return module_name
-
-
-def facade_names(module_name: str, release: Optional[_versions.Release] = None) -> list[str]:
-    """The release-dependent names a facade has on the installed torch (for its ``__all__``)."""
-    prefix = f"name:{_facade_key(module_name)}."
-    return [e.name[len(prefix):] for e in _versions.TABLE if e.name.startswith(prefix) and _versions.current(e.name, release)]
-
-
 def _load(where: str) -> Any:
     module, _, attribute = where.partition(":")
     return getattr(importlib.import_module(module), attribute)
@@ -100,7 +87,7 @@ def _load(where: str) -> Any:
 
 def facade_getattr(module_name: str) -> Callable[[str], Any]:
     """A module ``__getattr__`` for a facade: its release-dependent names, present from their release on."""
-    key = _facade_key(module_name)
+    key = _versions.facade_key(module_name)
 
     def __getattr__(name: str) -> Any:  # noqa: N807
         table_name = f"name:{key}.{name}"

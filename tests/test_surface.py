@@ -10,7 +10,7 @@ import pytest
 
 from helpers import FIXTURES, ROOT, clean_env, outcomes
 
-README_HINT = "(not provided by testing; see README, 'Porting an upstream file, or running it unmodified')"
+README_HINT = "(not provided by testing; see docs/differences.md, 'Names it does not provide')"
 
 
 def _case():

@@ -20,11 +20,11 @@ def runner(tmp_path, *args, timeout=300, **env):
     )
 
 
-def orphan_dir(parent):
+def orphan_dir(parent, suffix="abcd"):
     """A harness temp directory whose owning process is gone, as a run killed with -9 leaves it."""
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone = subprocess.Popen(["true"])
     gone.wait()
-    path = parent / f"testing-ranks-{gone.pid}-abcd"
+    path = parent / f"testing-ranks-{gone.pid}-{suffix}"
     path.mkdir(parents=True)
     (path / "rank-0.json").write_text("{}")
     return path
@@ -65,7 +65,7 @@ def test_full_run_counts_xml_and_closing_line(tmp_path):
 def test_the_temp_sweep_removes_only_directories_whose_owner_is_gone(tmp_path):
     from testing._core import tempfiles
 
-    orphans = [orphan_dir(tmp_path) for _ in range(4)]
+    orphans = [orphan_dir(tmp_path, f"abc{i}") for i in range(4)]
     mine = tmp_path / f"testing-run-{os.getpid()}-wxyz"
     mine.mkdir()
     (tmp_path / "testing-notes").mkdir()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the test suite: ``python run_test.py --device xpu`` (see README.md, "The runner")."""
+"""Run the test suite: ``python run_test.py --device xpu`` (see docs/runner.md)."""
 
 import sys
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The harness against each torch release's own harness: bash bench/torch_matrix.sh 2.13.0 2.14.1 2.15.0
 #
-# Per release: a venv (/work/venvs/t<digits>, or VENVS=dir; reused when present, else created:
+# Per release: a venv ($VENVS/t<digits>, VENVS defaulting to $TMPDIR/testing-venvs; reused when present, else created:
 # torch from the machine's disk through plain pip, except releases the pip configuration's
 # constraints cap (2.15.0+), which are installed with PIP_CONFIG_FILE=/dev/null and pip's global
 # cert), the harness installed into it (--no-deps -e), the seed module on CPU ranks, and the
@@ -10,8 +10,8 @@
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
-venvs=${VENVS:-/work/venvs}
-logs=${LOGS:-$(mktemp -d /tmp/torch_matrix.XXXXXX)}
+venvs=${VENVS:-${TMPDIR:-/tmp}/testing-venvs}
+logs=${LOGS:-$(mktemp -d -t torch_matrix.XXXXXX)}
 mkdir -p "$logs"
 seed=test/distributed/fsdp/test_fsdp_dtensor_state_dict.py
 suite=(tests/test_conformance.py tests/test_differences.py tests/test_upstream_files.py)

@@ -2,7 +2,7 @@
 """Build the table of upstream files run on this harness, from local copies (public code stays
 out of the repo). MANIFEST is a TSV: upstream path, repository, commit, local copy, note.
 
-    python bench/upstream_table.py docs/upstream_manifest.tsv --copies /tmp/upstream_copies
+    python bench/upstream_table.py docs/upstream_manifest.tsv --copies COPIES_DIR
 
 For each file: torch's own harness (the oracle), this harness with the same (absent) device
 selection, and this harness with --device cpu; counts per outcome, and whether ids and outcomes
@@ -15,6 +15,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,23 @@ def run(path: Path, *flags: str, timeout: float, **env: str) -> dict[str, tuple[
     return result
 
 
-def summary(result: dict[str, tuple[str, str]]) -> str:
+_SITE_PACKAGES = re.compile(r"(?:/[^/\s'\"()]+)+/(?:site|dist)-packages/")
+
+
+def shorten(text: str, copies: Path) -> str:
+    """Messages quote where modules were loaded from; the table is read on other machines, so an
+    install path becomes ``<site-packages>/`` (or ``<python>``), the copies folder ``<copies>/``
+    and this repository's own paths relative ones."""
+    text = _SITE_PACKAGES.sub("<site-packages>/", text)
+    for folder, short in ((ROOT, ""), (copies.resolve(), "<copies>/"), (copies, "<copies>/")):
+        text = text.replace(f"{folder}/", short)
+    for prefix in {sys.prefix, sys.base_prefix}:
+        text = text.replace(f"{prefix}/", "<python>/")
+    return text
+
+
+def summary(result: dict[str, tuple[str, str]], copies: Path) -> str:
+    result = {k: (outcome, shorten(message, copies)) for k, (outcome, message) in result.items()}
     if len(result) == 1 and next(iter(result)).startswith("<"):
         outcome, message = next(iter(result.values()))
         return f"does not load: {message[:140]}"
@@ -75,7 +92,7 @@ def main() -> None:
         ours = run(path, timeout=args.timeout, **rank_timeout)
         emulated = run(path, timeout=args.timeout, TESTING_DEVICE="cpu", **rank_timeout)
         same = "yes" if {k: v[0] for k, v in oracle.items()} == {k: v[0] for k, v in ours.items()} else "no"
-        print(f"| {upstream_path} | {repo} @ {commit[:10]} | {summary(oracle)} | {summary(ours)} | {same} | {summary(emulated)} | {note} |")
+        print(f"| {upstream_path} | {repo} @ {commit[:10]} | {summary(oracle, args.copies)} | {summary(ours, args.copies)} | {same} | {summary(emulated, args.copies)} | {note} |")
 
 
 if __name__ == "__main__":

@@ -55,9 +55,14 @@ def recorded(sample: str, version: Optional[str] = None) -> Optional[dict[str, t
     return {k: tuple(v) for k, v in entry["outcomes"].items()}
 
 
+def live() -> bool:
+    """``TESTING_LIVE_ORACLE=1``: torch's harness runs live and no recording is read."""
+    return os.environ.get("TESTING_LIVE_ORACLE") == "1"
+
+
 def upstream_outcomes(sample: str) -> dict[str, tuple[str, str]]:
     """Torch's harness on a sample: the installed release's recording, else a live run."""
-    if os.environ.get("TESTING_LIVE_ORACLE") != "1":
+    if not live():
         found = recorded(sample)
         if found is not None:
             return found

@@ -1,4 +1,4 @@
-"""README claims that had no test of their own, each checked so that breaking the behaviour fails it.
+"""Documented claims (README and docs/) that had no test of their own, each checked so that breaking the behaviour fails it.
 
 Fixtures: tests/fixtures/claims/ (rank_facts.py records, in every rank, how the rank was started, its
 seed and its process group's backend; setUp/tearDown leave markers named after their pid).
@@ -67,7 +67,7 @@ def assert_seeded_without_setup(facts: dict, test_pid: int, markers: list) -> No
 
 
 def test_ranks_are_seeded_1234_and_skip_setup_and_teardown_and_fork_from_the_zygote(tmp_path):
-    """README "How a distributed test runs": ranks run the test without setUp/tearDown, seeded with
+    """docs/ranks.md "How a distributed test runs": ranks run the test without setUp/tearDown, seeded with
     1234; by default they are forked from the zygote (not children of the test process, no
     multiprocessing parent)."""
     proc, facts, test_pid, markers = run_facts(tmp_path)
@@ -80,7 +80,7 @@ def test_ranks_are_seeded_1234_and_skip_setup_and_teardown_and_fork_from_the_zyg
 
 @pytest.mark.parametrize("omp", [None, "2"])
 def test_cpu_ranks_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp):
-    """README "How a distributed test runs": each rank runs cores // world size intra-op threads (at
+    """docs/ranks.md "How a distributed test runs": each rank runs cores // world size intra-op threads (at
     least one), as torchrun defaults OMP_NUM_THREADS; a user's OMP_NUM_THREADS is kept."""
     env = {"OMP_NUM_THREADS": omp} if omp else {}
     _, facts, _, _ = run_facts(tmp_path, **env)
@@ -92,7 +92,7 @@ def test_cpu_ranks_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp):
 
 @pytest.mark.parametrize("how", ["module-flag", "environment", "runner-flag"])
 def test_start_method_spawn_really_spawns_the_ranks(tmp_path, how):
-    """README: `--start-method spawn` (module flag, runner flag) or TESTING_START_METHOD=spawn is
+    """docs/ranks.md: `--start-method spawn` (module flag, runner flag) or TESTING_START_METHOD=spawn is
     upstream's way: each rank is a multiprocessing spawn child of the test process."""
     if how == "module-flag":
         proc, facts, test_pid, markers = run_facts(tmp_path, "--start-method", "spawn")
@@ -108,7 +108,7 @@ def test_start_method_spawn_really_spawns_the_ranks(tmp_path, how):
 
 
 def test_extra_thread_falls_back_to_spawn_with_one_notice(tmp_path):
-    """README: if the test process runs extra threads, the harness says so in one line and uses spawn."""
+    """docs/ranks.md: if the test process runs extra threads, the harness says so in one line and uses spawn."""
     proc, facts, test_pid, markers = run_facts(tmp_path, FACTS_EXTRA_THREAD="1")
     notices = [line for line in proc.stderr.splitlines() if line.startswith(FALLBACK_NOTICE)]
     assert len(notices) == 1 and re.fullmatch(r"\d+ threads are running in this process",
@@ -126,7 +126,7 @@ def test_extra_thread_falls_back_to_spawn_with_one_notice(tmp_path):
     (("runner", "--backend", "fake"), {}, "fake"),                      # runner flag
 ], ids=["backends-override", "backend-flag-beats-override", "module-backend-flag", "TESTING_BACKEND", "runner-backend-flag"])
 def test_backend_selection_reaches_the_ranks_process_group(tmp_path, args, env, expected):
-    """README "The device table": TESTING_DEVICE_BACKENDS overrides a device type's backend, and
+    """docs/devices.md "The device table": TESTING_DEVICE_BACKENDS overrides a device type's backend, and
     --backend / TESTING_BACKEND forces it: dist.get_backend() inside every rank says so."""
     via_runner = bool(args) and args[0] == "runner"
     _, facts, _, _ = run_facts(tmp_path, *(args[1:] if via_runner else args), via_runner=via_runner, **env)
@@ -150,7 +150,7 @@ FILTER_CASES = [
 
 
 def test_upstream_device_filter_variables_shape_the_generated_classes():
-    """README "Choosing a device": PYTORCH_TESTING_DEVICE_ONLY_FOR / _EXCEPT_FOR / _FOR_CUSTOM still
+    """docs/devices.md "Choosing a device": PYTORCH_TESTING_DEVICE_ONLY_FOR / _EXCEPT_FOR / _FOR_CUSTOM still
     apply, with upstream's meaning (FOR_CUSTOM re-adds a type that only_for= filtered out)."""
     def ids(env, args, upstream=False):
         return set(reports(FILTERS, *args, upstream=upstream, timeout=300, **env))
@@ -168,7 +168,7 @@ def test_upstream_device_filter_variables_shape_the_generated_classes():
 # -- the testing.devices entry-point group -----------------------------------------------------------
 
 def test_entry_point_group_adds_device_table_rows(tmp_path):
-    """README: a package can add rows through the entry-point group `testing.devices` (an entry point
+    """docs/devices.md: a package can add rows through the entry-point group `testing.devices` (an entry point
     names a DeviceType, or a callable returning one)."""
     site = tmp_path / "site"
     info = site / "claims_epdev-1.0.dist-info"
@@ -209,7 +209,7 @@ EMULATED = "accelerator-only tests run emulated on 2 CPU ranks (gloo); skip_if_l
 
 
 def test_instantiated_nothing_and_emulation_notices_in_a_module_run():
-    """README: a module that generates nothing says why in one stderr line; --device cpu says that
+    """docs/devices.md: a module that generates nothing says why in one stderr line; --device cpu says that
     accelerator-only tests run emulated on N CPU ranks."""
     nothing = run_module(NOTICES, timeout=300)
     assert nothing.returncode == 0 and "Ran 0 tests" in nothing.stderr
@@ -222,7 +222,7 @@ def test_instantiated_nothing_and_emulation_notices_in_a_module_run():
 
 
 def test_notices_show_in_pytests_terminal_summary_without_dash_s(tmp_path):
-    """README: the pytest11 plugin shows the harness's notices (a "testing notices" section) even
+    """docs/runner.md: the pytest11 plugin shows the harness's notices (a "testing notices" section) even
     when pytest captures stderr."""
     shutil.copy(NOTICES, tmp_path / "test_notices_sample.py")
 
@@ -241,7 +241,7 @@ def test_notices_show_in_pytests_terminal_summary_without_dash_s(tmp_path):
 # -- continuous bases --------------------------------------------------------------------------------
 
 def test_continuous_bases_keep_running_after_a_failure_that_is_not_the_last():
-    """README "Differences": a failure in MultiProcContinuousTest / DTensorContinuousTestBase never
+    """docs/differences.md: a failure in MultiProcContinuousTest / DTensorContinuousTestBase never
     skips the rest of the class."""
     proc = run_module(CLAIMS / "continuous_sample.py", "--device", "cpu", "-v", timeout=300)
     verdicts = {f"{cls}.{test}": verdict for test, cls, verdict in
@@ -263,7 +263,7 @@ def test_continuous_bases_keep_running_after_a_failure_that_is_not_the_last():
 # -- with_temp_dir after a rank dies -----------------------------------------------------------------
 
 def test_with_temp_dir_is_removed_when_a_rank_dies(tmp_path):
-    """README: with_temp_dir's directory lives in the test's work directory, removed even when a rank
+    """docs/ranks.md "Temp directories": with_temp_dir's directory lives in the test's work directory, removed even when a rank
     crashes (os._exit) or is killed (SIGKILL)."""
     tmpdir, facts = tmp_path / "tmp", tmp_path / "facts"
     tmpdir.mkdir()
@@ -331,7 +331,7 @@ def listed(proc: subprocess.CompletedProcess) -> list[str]:
 
 
 def test_runner_k_globs_and_i_module_prefixes(tmp_path):
-    """README: -k has unittest's meaning (substring, or a glob with *); -i selects by module prefix
+    """docs/runner.md: -k has unittest's meaning (substring, or a glob with *); -i selects by module prefix
     as upstream does (distributed/fsdp)."""
     for rel in ("test/distributed/fsdp/test_a.py", "test/distributed/tensor/test_b.py"):
         (tmp_path / rel).parent.mkdir(parents=True)
@@ -362,7 +362,7 @@ def test_runner_k_globs_and_i_module_prefixes(tmp_path):
 # -- concurrent runs ---------------------------------------------------------------------------------
 
 def test_two_concurrent_runs_of_one_module_do_not_collide(tmp_path):
-    """README: ranks talk over a FileStore in a per-test temp directory; concurrent runs never collide."""
+    """docs/ranks.md: ranks talk over a FileStore in a per-test temp directory; concurrent runs never collide."""
     path = tmp_path / "test_concurrent.py"
     shutil.copy(SUITE / "test_beta.py", path)
     cmd = [sys.executable, str(path), "--device", "cpu", "--repeat", "3", "-k", "all_reduce"]
@@ -402,7 +402,7 @@ def serial_and_parallel(tmp_path_factory):
 
 
 def test_jobs_2_reports_what_a_serial_run_reports(serial_and_parallel):
-    """README: with -j N the summary, JUnit and the closing line are the same as a serial run's."""
+    """docs/runner.md: with -j N the summary, JUnit and the closing line are the same as a serial run's."""
     (serial_dir, serial), (parallel_dir, parallel) = serial_and_parallel["serial"], serial_and_parallel["parallel"]
     assert serial.returncode == parallel.returncode == 1, serial.stdout + parallel.stdout
     s, p = summary_facts(serial.stdout), summary_facts(parallel.stdout)
@@ -425,7 +425,7 @@ def test_jobs_2_reports_what_a_serial_run_reports(serial_and_parallel):
 
 
 def test_junit_marks_device_skips_xfails_and_xpasses(serial_and_parallel):
-    """README --xml: a skip for lack of devices is type="device", an expected failure is
+    """docs/runner.md, --xml: a skip for lack of devices is type="device", an expected failure is
     <skipped type="xfail">, an unexpected success is <failure type="xpass">."""
     serial_dir, _ = serial_and_parallel["serial"]
     results = {}
@@ -459,7 +459,7 @@ def assert_partition(shards: list[list[str]], every: set[str]) -> None:
 
 
 def test_shards_cover_every_file_exactly_once(tmp_path):
-    """README: --shard I N splits the files: by file count, or by the last run's durations."""
+    """docs/runner.md: --shard I N splits the files: by file count, or by the last run's durations."""
     # the suite: tests, an import error and an EMPTY file all show in --list
     suite_files = {"../suite/" + n for n in ("test_alpha.py", "test_beta.py", "test_broken.py", "test_empty.py")}
     work = tmp_path / "w"

@@ -10,7 +10,7 @@ that differ between releases come from testing._core.versions (as the harness's 
 import pytest
 
 from helpers import FIXTURES, outcomes, port_file
-from oracle import StaleRecording, recorded, upstream_outcomes
+from oracle import StaleRecording, live, recorded, upstream_outcomes
 
 from testing._core import versions
 from testing._core.skips import multi_device_skip
@@ -118,6 +118,8 @@ def test_generate_shard_orders_lists_upstreams_orders_in_upstreams_order():
 def test_a_sample_edited_after_its_recording_fails_with_the_re_record_hint(tmp_path, monkeypatch):
     import oracle
 
+    if live():
+        pytest.skip("TESTING_LIVE_ORACLE=1: the oracle runs live and reads no recording, nothing can be stale")
     if recorded("upstream_dist_sample.py") is None:
         pytest.skip("no recording for the installed torch: the oracle runs live, nothing can be stale")
     edited = tmp_path / "upstream_dist_sample.py"
@@ -127,6 +129,14 @@ def test_a_sample_edited_after_its_recording_fails_with_the_re_record_hint(tmp_p
         oracle.upstream_outcomes("upstream_dist_sample.py")
     assert str(info.value).endswith("re-record: python tests/fixtures/record_upstream.py upstream_dist_sample.py")
     assert "changed since its oracle outcomes were recorded for torch" in str(info.value)
+
+
+def test_the_stale_recording_check_skips_under_a_live_oracle(tmp_path, monkeypatch):
+    """With TESTING_LIVE_ORACLE=1 no recording is read, so there is nothing stale to report: a skip
+    that says so, not a failure."""
+    monkeypatch.setenv("TESTING_LIVE_ORACLE", "1")
+    with pytest.raises(pytest.skip.Exception, match="TESTING_LIVE_ORACLE=1"):
+        test_a_sample_edited_after_its_recording_fails_with_the_re_record_hint(tmp_path, monkeypatch)
 
 
 def test_fsdp_family_matches_upstream():

@@ -1,4 +1,4 @@
-"""The README's "Differences from upstream" that run in one process (the rank-level ones are in
+"""docs/differences.md's differences from upstream that run in one process (the rank-level ones are in
 test_faults.py and test_conformance.py)."""
 
 import unittest

@@ -137,8 +137,7 @@ def test_kill_9_of_the_runner_takes_every_process_with_it_and_a_later_run_cleans
     later = subprocess.run([sys.executable, str(ROOT / "run_test.py"), "--device", "cpu", str(FIXTURES / "suite" / "test_beta.py")],
                            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert later.returncode == 0
-    if left:  # what the killed run could not remove, the next run does
-        assert f"removed {len(left)} temp director" in later.stdout
+    assert "temp director" not in later.stdout  # the sweep is news only under -v (tests/test_runner.py)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("testing-")] == []
 
 

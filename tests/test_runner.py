@@ -1,5 +1,6 @@
 """run_test.py: each flag and each error, on the small suite in fixtures/suite."""
 
+import os
 import subprocess
 import sys
 import time
@@ -12,11 +13,21 @@ from helpers import FIXTURES, ROOT, clean_env
 SUITE = FIXTURES / "suite"
 
 
-def runner(tmp_path, *args, timeout=300):
+def runner(tmp_path, *args, timeout=300, **env):
     return subprocess.run(
         [sys.executable, str(ROOT / "run_test.py"), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=clean_env(),
+        capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=clean_env(**env),
     )
+
+
+def orphan_dir(parent, suffix="abcd"):
+    """A harness temp directory whose owning process is gone, as a run killed with -9 leaves it."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    path = parent / f"testing-ranks-{gone.pid}-{suffix}"
+    path.mkdir(parents=True)
+    (path / "rank-0.json").write_text("{}")
+    return path
 
 
 def closing_line(out):
@@ -49,6 +60,21 @@ def test_full_run_counts_xml_and_closing_line(tmp_path):
     broken = [p for p in (tmp_path / "xml").iterdir() if "test_broken" in p.name][0]
     suite = next(iter(junitparser.JUnitXml.fromfile(str(broken))))
     assert suite.errors == 1 and "no_such_name" in next(iter(suite)).result[0].message
+
+
+def test_the_temp_sweep_removes_only_directories_whose_owner_is_gone(tmp_path):
+    from testing._core import tempfiles
+
+    orphans = [orphan_dir(tmp_path, f"abc{i}") for i in range(4)]
+    mine = tmp_path / f"testing-run-{os.getpid()}-wxyz"
+    mine.mkdir()
+    (tmp_path / "testing-notes").mkdir()
+    removed = tempfiles.sweep_orphans(str(tmp_path))
+    assert sorted(removed) == sorted(p.name for p in orphans)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["testing-notes", mine.name]
+    note = tempfiles.sweep_note(removed)
+    assert note.startswith("removed 4 temp directories left by harness processes that ended without cleaning up: ")
+    assert note.endswith(", ...") and note.count("testing-ranks-") == 3
 
 
 def test_stops_at_first_failing_file_by_default(tmp_path):
@@ -210,9 +236,14 @@ def test_list_gives_the_empty_hint_and_a_k_that_matches_nothing_fails(tmp_path):
 
 
 def test_verbose_streams_each_files_output_as_it_runs(tmp_path):
-    proc = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu", "-v")
+    orphan = orphan_dir(tmp_path / "tmp")
+    proc = runner(tmp_path, str(SUITE / "test_beta.py"), "--device", "cpu", "-v", TMPDIR=str(tmp_path / "tmp"))
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
+    # the sweep of what ended runs left is news only under -v, and says no more than it knows
+    assert not orphan.exists()
+    assert lines[0] == ("removed 1 temp directory left by harness processes that ended without cleaning up: "
+                        f"{orphan.name}")
     notice = next(i for i, line in enumerate(lines) if "] testing: accelerator-only tests run emulated" in line)
     first_result = next(i for i, line in enumerate(lines) if line.startswith(("PASSED", "SKIPPED")))
     assert notice < first_result  # streamed while the file ran, not dumped after it

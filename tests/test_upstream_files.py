@@ -39,7 +39,7 @@ def test_python_m_testing_runs_an_upstream_file_and_refuses_unsupported_ones():
     assert ok.returncode == 0 and "Ran 2 tests" in ok.stderr
     bad = run("-m", "testing", FIXTURES / "upstream_unsupported.py")
     assert bad.returncode == 2
-    assert bad.stderr.strip() == f"testing: error: {EXPECTED_MISSING} (not provided by testing; see README, 'Porting an upstream file, or running it unmodified')"
+    assert bad.stderr.strip() == f"testing: error: {EXPECTED_MISSING} (not provided by testing; see docs/differences.md, 'Names it does not provide')"
     missing = run("-m", "testing", "no/such/file.py")
     assert missing.returncode == 2 and missing.stderr.strip() == "testing: error: no such file: no/such/file.py"
 

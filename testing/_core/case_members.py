@@ -53,8 +53,8 @@ _UPSTREAM_MEMBER_SET = frozenset(UPSTREAM_MEMBERS)
 
 def unsupported_member_message(name: str) -> str:
     """The message for an upstream TestCase member this harness lacks (wording of redirect's report)."""
-    return (f"unsupported upstream API: common_utils.TestCase.{name} (not provided by testing; see README, "
-            "'Porting an upstream file, or running it unmodified')")
+    return (f"unsupported upstream API: common_utils.TestCase.{name} (not provided by testing; see "
+            "docs/differences.md, 'Names it does not provide')")
 
 
 def missing_member(owner: object, name: str) -> AttributeError:

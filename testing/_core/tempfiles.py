@@ -1,5 +1,5 @@
 """The harness's temp directories: named after the process that owns them, so a later run can remove
-what a killed run (``kill -9``) could not.
+what a run that ended without cleaning up (``kill -9``, a crash) left behind.
 
 ``testing-<kind>-<pid>-XXXX`` in the system temp directory; `sweep_orphans` removes those whose
 owner is gone.
@@ -36,3 +36,11 @@ def sweep_orphans(directory: str | None = None) -> list[str]:
             shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def sweep_note(removed: list[str]) -> str:
+    """One line saying what `sweep_orphans` removed. Its owner is known only to be gone (killed, crashed,
+    or any run on the machine, not necessarily the user's), so the line says no more than that."""
+    count = f"{len(removed)} temp director{'y' if len(removed) == 1 else 'ies'}"
+    names = ", ".join(sorted(removed)[:3]) + (", ..." if len(removed) > 3 else "")
+    return f"removed {count} left by harness processes that ended without cleaning up: {names}"

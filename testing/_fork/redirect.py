@@ -185,6 +185,6 @@ def check_file(path: str) -> None:
         missing = missing_names(f.read())
     if missing:
         raise UnsupportedUpstreamAPI(
-            f"unsupported upstream API: {', '.join(missing)} (not provided by {OURS}; see README, "
-            "'Porting an upstream file, or running it unmodified')"
+            f"unsupported upstream API: {', '.join(missing)} (not provided by {OURS}; see "
+            "docs/differences.md, 'Names it does not provide')"
         )

@@ -151,8 +151,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     started = time.monotonic()
     stopped_early = False
     removed = tempfiles.sweep_orphans()
-    if removed:
-        reporter.write(f"removed {len(removed)} temp director{'y' if len(removed) == 1 else 'ies'} left by runs that were killed")
+    if removed and args.verbose:  # housekeeping, often of another user's run: news only under -v
+        reporter.write(tempfiles.sweep_note(removed))
     warm, why_fresh = start_mode(config, args.worker_start)
     if warm:
         prewarm()

@@ -11,6 +11,8 @@ as it would not upstream; collectives, ranks and outcomes are upstream's:
 * every rank returns -> the call returns None;
 * a rank raises -> RuntimeError with ``Thread N exited with exception:`` and its traceback for each
   failing rank (upstream's text); its peers are stopped a moment later, not left in a collective;
+  a rank that is done keeps its process group up until every rank is (a gloo peer still
+  connecting would otherwise fail with "Connection closed by peer");
 * a rank does not finish within the timeout -> RuntimeError ``Thread N terminated or timed out
   after T seconds``;
 * a rank raises SkipTest -> SkipTest with TEST_SKIPS["generic"]'s message; a rank's
@@ -52,14 +54,11 @@ def _rank_main(rank: int, world_size: int, store_path: str, write_fd: int, callb
     c10d = dist.distributed_c10d
     c10d._world = c10d._World()  # the caller's group (if any) belongs to the caller, as upstream's per-thread world
     record: dict[str, Any]
+    store = None
     try:
         store = dist.FileStore(store_path, world_size)
         dist.init_process_group(get_config().backend_for("cpu"), rank=rank, world_size=world_size, store=store)
-        try:
-            callback()
-        finally:
-            if dist.is_initialized():
-                dist.destroy_process_group()
+        callback()
         record = {"status": "pass"}
     except unittest.SkipTest as exc:
         record = {"status": "skip", "detail": str(exc)}
@@ -67,9 +66,24 @@ def _rank_main(rank: int, world_size: int, store_path: str, write_fd: int, callb
         record = {"status": "exit", "code": exc.code if isinstance(exc.code, int) else None}
     except BaseException:
         record = {"status": "error", "detail": traceback.format_exc()}
-    with os.fdopen(write_fd, "w") as out:
-        out.write(json.dumps(record))
+    out = os.fdopen(write_fd, "w")
+    out.write(json.dumps(record) + "\n")  # a line: the caller has the verdict before the rank exits
+    out.flush()
+    if store is not None:
+        _leave_together(store, world_size)
     os._exit(0)
+
+
+def _leave_together(store: Any, world_size: int) -> None:
+    """Keep this rank's process group up until every rank is done with the callback: a peer that is
+    still connecting (gloo connects lazily) fails with "Connection closed by peer" when a rank that
+    finished first exits. Ranks stuck elsewhere are stopped by the caller, which has every verdict."""
+    try:
+        store.add("testing/threaded_world/done", 1)
+        while store.add("testing/threaded_world/done", 0) < world_size:
+            time.sleep(0.01)
+    except Exception:  # a store whose peers are gone: nothing left to wait for
+        pass
 
 
 def _start(world_size: int, store_path: str, callback: Callable[[], Any]) -> dict[int, tuple[int, int]]:
@@ -102,16 +116,14 @@ def _collect(ranks: dict[int, tuple[int, int]], timeout: float) -> tuple[dict[in
         ready, _, _ = select.select(list(open_fds), [], [], min(0.2, max(0.0, deadline - time.monotonic())))
         for fd in ready:
             chunk = os.read(fd, 65536)
-            if chunk:
-                buffers[open_fds[fd]] += chunk
-            else:
-                os.close(fd)
+            buffers[open_fds[fd]] += chunk
+            if not chunk or chunk.endswith(b"\n"):  # the verdict line is in, or the rank died without one
                 del open_fds[fd]
         finished = [data for rank, data in buffers.items() if rank not in open_fds.values()]
         if open_fds and any(not data.startswith((b'{"status": "pass"', b'{"status": "skip"')) for data in finished):
             deadline = min(deadline, time.monotonic() + PEER_GRACE_S)
     unfinished = sorted(open_fds.values())
-    for fd in open_fds:
+    for _, fd in ranks.values():
         os.close(fd)
     records = {}
     for rank, data in buffers.items():

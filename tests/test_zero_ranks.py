@@ -32,7 +32,6 @@ def test_zero_rank_test_keeps_upstreams_outcome_is_marked_and_fails_fail_on_empt
 
 def test_zero_rank_test_is_a_notice_in_pytests_summary(tmp_path):
     """In the test process (as under pytest): the notice is kept for the plugin's terminal summary."""
-    from testing._core import notices
     from testing._runner import pytest_plugin
 
     ported = port_file(FIXTURES / "upstream_zero_rank_sample.py", tmp_path / "zero_rank_ported.py")

@@ -208,7 +208,9 @@ def _bound_names(tree: ast.AST, missing: list[str]) -> dict[str, str]:
     """local name -> ``<upstream module>.<name>`` for the missing names imported from provided modules."""
     bound = {}
     for node in _import_time_nodes(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and f"{node.module}.x".startswith(UPSTREAM + "."):
+        if isinstance(node, ast.ImportFrom) and node.module and (
+            node.module == UPSTREAM or node.module.startswith(UPSTREAM + ".")
+        ):
             for alias in node.names:
                 if f"{node.module}.{alias.name}" in missing and _target(node.module) is not None:
                     bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"

@@ -22,6 +22,7 @@ as it would not upstream; collectives, ranks and outcomes are upstream's:
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import select
@@ -37,6 +38,7 @@ from typing import Any, Optional
 from testing._core import signals, tempfiles
 from testing._core import skips as _skips
 from testing._core.config import DEFAULT_WORLD_SIZE, get_config
+from testing._ranks.zygote import WARM_MODULES
 
 PEER_GRACE_S = 1.0
 """After a rank fails, how long its peers may still report before they are stopped (upstream wakes
@@ -177,10 +179,28 @@ def _verdict(records: dict[int, dict], unfinished: list[int], codes: dict[int, i
                 raise unittest.SkipTest(skip.message)
 
 
+_warmed = False
+
+
+def _warm_up() -> None:
+    """Import once, before the first fork, what ranks would each import lazily (assertEqual's first
+    call alone imports torch.distributed.tensor, about 2 s a rank): upstream's threads share one
+    interpreter's imports, and forked ranks share the caller's."""
+    global _warmed
+    if not _warmed:
+        for name in WARM_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # a module this torch lacks is imported (and reported) by the rank that needs it
+                pass
+        _warmed = True
+
+
 def run_on_ranks(world_size: int, callback: Callable[[], Any], timeout: Optional[float] = None) -> None:
     """Run ``callback`` on ``world_size`` forked ranks with a process group; raise as upstream's
     threaded world does when a rank fails, times out or skips."""
     timeout = get_config().timeout if timeout is None else timeout
+    _warm_up()
     workdir = tempfiles.make("ranks")
     ranks: dict[int, tuple[int, int]] = {}
     try:

@@ -39,7 +39,7 @@ def test_a_rank_that_does_not_finish_is_upstreams_timeout_error_and_nothing_is_l
     with pytest.raises(RuntimeError, match=r"^Thread 1 terminated or timed out after 3 seconds"):
         run_on_ranks(2, hangs_on_rank_one, timeout=3)
     assert time.monotonic() - started < 60
-    assert os.listdir(tmp_path) == []  # the ranks' store directory is gone
+    assert [n for n in os.listdir(tmp_path) if n.startswith("testing-")] == []  # the ranks' store directory is gone
     assert len(forked) == 2
     for pid in forked:
         with pytest.raises(ChildProcessError):

@@ -55,6 +55,7 @@ from testing._upstream_api.dist_utils import (
 )
 from testing._helpers.composable import SaveForwardInputsModel, SaveForwardInputsModule
 from testing._ranks.dist_base import DistributedTestBase, DynamoDistributedMultiProcTestCase, _dynamo_dist_per_rank_init
+from testing._ranks.threaded_world import spawn_threads_and_init_comms
 
 __all__ = [
     "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",
@@ -69,7 +70,7 @@ __all__ = [
     "skip_if_rocm_multiprocess", "skip_if_rocm_ver_lessthan_multiprocess", "skip_if_small_worldsize", "skip_if_win32",
     "sm_is_or_higher_than", "tp_transports", "verify_ddp_error_logged", "with_dist_debug_levels",
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
-    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init",
+    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init", "spawn_threads_and_init_comms",
 ]
 
 # names upstream's common_distributed has only from a torch release on (testing/_core/versions.py): present

@@ -14,7 +14,7 @@ import dataclasses
 import difflib
 import os
 import sys
-from collections.abc import Iterator, Mapping, MutableSequence
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from typing import Optional
 
 from testing._core import devices as _devices
@@ -263,12 +263,19 @@ def redirect_requested() -> bool:
     return os.environ.get("TESTING_REDIRECT") == "1"
 
 
-def export_redirect() -> None:
-    """Mark this process, and the processes it starts, as running upstream files redirected."""
+def export_redirect(placeholders: Sequence[str] = ()) -> None:
+    """Mark this process, and the processes it starts, as running upstream files redirected (with
+    the upstream names that import as placeholders there)."""
     global _config
     os.environ["TESTING_REDIRECT"] = "1"
+    os.environ["TESTING_REDIRECT_PLACEHOLDERS"] = ",".join(placeholders)
     if _config is not None:
         _config = dataclasses.replace(_config, redirect=True)
+
+
+def redirect_placeholders() -> list[str]:
+    """The upstream names a redirected file imports as placeholders (set by export_redirect)."""
+    return [n for n in os.environ.get("TESTING_REDIRECT_PLACEHOLDERS", "").split(",") if n]
 
 
 def module_argv() -> list[str]:

@@ -3,7 +3,9 @@
 Two parts:
 * `check_file` reads a file's import statements before it runs and reports, in one error, every
   upstream module and name it imports that this harness does not provide ("unsupported upstream
-  API"), instead of a bare ImportError deep in a traceback;
+  API"), instead of a bare ImportError deep in a traceback, when the file needs one of them to be
+  defined; names that only tests use (or decorate tests with) import as placeholders instead, so
+  they cost only those tests (testing._fork.placeholders);
 * `install` puts a finder first on ``sys.meta_path`` that serves upstream's harness package and
   its submodules as proxies of the harness's modules, and refuses the ones the harness lacks: an
   upstream file never falls back to torch's private harness.
@@ -21,6 +23,8 @@ import sys
 import types
 from typing import Any, Optional
 
+from testing._fork.placeholders import Placeholder, UnsupportedUpstreamAPI, blocking_uses
+
 UPSTREAM = "torch.testing._internal"  # the name this module intercepts; never imported from here
 OURS = "testing"
 
@@ -31,8 +35,9 @@ OURS = "testing"
 PASS_THROUGH = frozenset({"torch.testing._internal.distributed.fake_pg"})
 
 
-class UnsupportedUpstreamAPI(ImportError):
-    """An upstream harness module or name that this harness does not provide."""
+_placeholders: dict[str, Placeholder] = {}
+"""``<upstream module>.<name>`` -> the placeholder its proxy serves (names the running file only
+decorates with or uses inside tests; testing._fork.placeholders)."""
 
 
 def _target(fullname: str) -> Optional[str]:
@@ -59,7 +64,13 @@ class _Proxy(types.ModuleType):
             self.__path__ = []  # a package: submodules come through the finder too
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(object.__getattribute__(self, "_testing_target"), name)
+        try:
+            return getattr(object.__getattribute__(self, "_testing_target"), name)
+        except AttributeError:
+            placeholder = _placeholders.get(f"{self.__name__}.{name}")
+            if placeholder is None:
+                raise
+            return placeholder
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("__") or isinstance(value, types.ModuleType):
@@ -121,20 +132,34 @@ _finder = _Finder()
 
 def install() -> None:
     """Serve upstream harness imports from this harness from now on (idempotent)."""
+    from testing._core import config
+
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    for name in config.redirect_placeholders():  # a spawned rank re-imports the file: same placeholders
+        _placeholders.setdefault(name, Placeholder(name))
     for name in [n for n in sys.modules if n == UPSTREAM or n.startswith(UPSTREAM + ".")]:
         del sys.modules[name]  # imported earlier from torch: later imports must come from here
 
 
-def activate(path: str) -> None:
-    """Run the upstream file at ``path`` on this harness: report what it lacks (UnsupportedUpstreamAPI),
-    else install the redirect here and in every process this one starts."""
-    from testing._core import config
+def activate(path: str) -> list[str]:
+    """Run the upstream file at ``path`` on this harness: report what it lacks at import time
+    (UnsupportedUpstreamAPI), else install the redirect here and in every process this one starts.
+    Returns the missing names that import as placeholders (said once, in a notice)."""
+    from testing._core import config, notices
 
-    check_file(path)
+    placeholders = check_file(path)
+    for name in placeholders:
+        _placeholders.setdefault(name, Placeholder(name))
+    config.export_redirect(placeholders)
     install()
-    config.export_redirect()
+    if placeholders:
+        notices.notice(placeholder_notice(path, placeholders))
+    return placeholders
+
+
+def placeholder_notice(path: str, names: list[str]) -> str:
+    return (f"{os.path.relpath(path)}: unsupported upstream API, the tests that use it error: {', '.join(names)}")
 
 
 def _import_time_nodes(tree: ast.AST):
@@ -179,12 +204,41 @@ def missing_names(source: str) -> list[str]:
     return sorted(set(missing))
 
 
-def check_file(path: str) -> None:
-    """Raise UnsupportedUpstreamAPI naming everything the file needs that is not provided."""
+def _bound_names(tree: ast.AST, missing: list[str]) -> dict[str, str]:
+    """local name -> ``<upstream module>.<name>`` for the missing names imported from provided modules."""
+    bound = {}
+    for node in _import_time_nodes(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and (
+            node.module == UPSTREAM or node.module.startswith(UPSTREAM + ".")
+        ):
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in missing and _target(node.module) is not None:
+                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return bound
+
+
+def _release_dependent(qualified: str) -> bool:
+    """A name upstream has only on other torch releases: upstream's own import fails on this one."""
+    from testing._core import versions
+
+    return f"name:{qualified[len(UPSTREAM) + 1:]}" in versions.TABLE_NAMES
+
+
+def check_file(path: str) -> list[str]:
+    """Raise UnsupportedUpstreamAPI naming everything the file needs that is not provided, when some
+    of it is needed to define the file (a missing module; a name used at import time other than as a
+    test's decorator; a name upstream lacks on this torch release). Otherwise return the missing
+    names, which then import as placeholders."""
     with open(path, encoding="utf-8") as f:
-        missing = missing_names(f.read())
-    if missing:
+        source = f.read()
+    missing = missing_names(source)
+    bound = _bound_names(ast.parse(source), missing)
+    blocking = blocking_uses(ast.parse(source), set(bound))
+    deferrable = sorted({q for local, q in bound.items() if local not in blocking and not _release_dependent(q)}
+                        - {q for local, q in bound.items() if local in blocking})
+    if missing and set(missing) != set(deferrable):
         raise UnsupportedUpstreamAPI(
             f"unsupported upstream API: {', '.join(missing)} (not provided by {OURS}; see "
             "docs/differences.md, 'Names it does not provide')"
         )
+    return deferrable

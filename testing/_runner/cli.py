@@ -17,7 +17,7 @@ from testing._core import tempfiles
 from testing._fork import expectations as _expectations
 from testing._runner.result import TestReport, tally
 
-from . import cache, discovery, failures, junit
+from . import cache, discovery, failures, junit, marks
 
 from testing._ranks.zygote import fork_is_safe
 
@@ -231,15 +231,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.xml:
         write_junit(Path(args.xml), runs, module_names)
     save_cache(runs)
-    return exit_status(args, totals, empty, stopped_early)
+    return exit_status(args, totals, empty, stopped_early, len(marks.zero_rank_tests(runs)))
 
 
 def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str]) -> None:
     for run in runs:
         properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
-                             "expectation_link": r.expectation_link}
-                      for r in run.tests if r.expectation}
-        junit.write(directory, module_names[run.path], run.tests, run.wall, properties)
+                             "expectation_link": r.expectation_link,
+                             "zero_ranks": f"world size 0 from {r.zero_ranks}" if r.zero_ranks else ""}
+                      for r in run.tests if r.expectation or r.zero_ranks}
+        suite = {"unsupported_upstream_api": run.unsupported} if run.unsupported else {}
+        junit.write(directory, module_names[run.path], run.tests, run.wall, properties, suite)
 
 
 def save_cache(runs: list[FileRun]) -> None:
@@ -249,7 +251,8 @@ def save_cache(runs: list[FileRun]) -> None:
     cache.save_last_failed({k: v for k, v in failed.items() if v})
 
 
-def exit_status(args: argparse.Namespace, totals: dict[str, int], empty: list, stopped_early: bool) -> int:
+def exit_status(args: argparse.Namespace, totals: dict[str, int], empty: list, stopped_early: bool,
+                zero_rank: int = 0) -> int:
     """0 only when something ran and nothing failed; each other case says why in one line."""
     ran = sum(totals.values()) - totals["device_skips"] - totals["flaky"]
     if args.patterns and ran == 0:
@@ -259,6 +262,9 @@ def exit_status(args: argparse.Namespace, totals: dict[str, int], empty: list, s
         return 1
     if args.fail_on_empty and empty:
         print(f"run_test.py: error: {len(empty)} file(s) ran no test: {', '.join(f for f, _ in empty)}", file=sys.stderr)
+        return 1
+    if args.fail_on_empty and zero_rank:
+        print(f"run_test.py: error: {zero_rank} test(s) ran on 0 ranks (see the summary)", file=sys.stderr)
         return 1
     if ran == 0:
         print("run_test.py: error: no test ran", file=sys.stderr)

@@ -50,6 +50,8 @@ class FileRun:
     """The worker sent its final record (it did not die on the way)."""
     share: str = ""
     """The devices or cores this file ran on, when it ran beside others (``-j``)."""
+    unsupported: str = ""
+    """Upstream names the file imported as placeholders (the tests using them error)."""
 
     @property
     def tests(self) -> list[TestReport]:
@@ -207,6 +209,8 @@ class FileJob:
                 run.collected = record.count
             elif record.control == "listed":
                 run.listed.append(record.id)
+            elif record.control == "unsupported":
+                run.unsupported = record.text
             run.done = run.done or record.control == "done"
             self.on_control(record)
         else:

@@ -19,7 +19,7 @@ def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
     p.add_argument("-x", "--exclude", nargs="+", default=[], metavar="TEST", help="skip these files (path, module prefix or glob)")
     p.add_argument("-k", dest="patterns", action="append", default=[], metavar="PATTERN", help="unittest -k: substring or glob over test ids")
     p.add_argument("--list", action="store_true", help="print the test ids that would run, per file, and exit")
-    p.add_argument("--fail-on-empty", action="store_true", help="fail when a file instantiates no test or every test lacks devices")
+    p.add_argument("--fail-on-empty", action="store_true", help="fail when a file instantiates no test, every test lacks devices, or a test ran on 0 ranks")
     p.add_argument("--xml", metavar="DIR", help="write JUnit XML, one file per test file")
     p.add_argument("--timeout", type=float, help="per-test timeout in seconds (overrides DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
     p.add_argument("--file-timeout", type=float, default=3600.0, help="wall limit per file in seconds (default 3600)")

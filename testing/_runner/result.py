@@ -40,6 +40,9 @@ class TestReport:
     ranks: list = dataclasses.field(default_factory=list)
     """A distributed test's per-rank results (testing._ranks.evidence.RankResult as dicts); the
     message is then the headline, naming the rank at fault."""
+    zero_ranks: str = ""
+    """For a distributed test that started no rank (world size 0): where the 0 came from. Its
+    outcome stays upstream's (passed); reporters mark it."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -62,6 +65,8 @@ class Control:
     count: int = 0
     id: str = ""
     file: str = ""
+    text: str = ""
+    """``unsupported``: the upstream names the file imports as placeholders, comma-separated."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -146,7 +151,7 @@ class ReportingResult(unittest.TestResult):
     def addSuccess(self, test: unittest.TestCase) -> None:  # noqa: N802
         super().addSuccess(test)
         if short_id(test) not in self._failed_subtests:
-            self._emit(test, "passed")
+            self._emit(test, "passed", zero_ranks=getattr(test, "_testing_zero_ranks", ""))
 
     def _failure(self, test: Any, err: Any, outcome: str) -> None:
         exc = err[1] if isinstance(err, tuple) else None

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from testing._runner.result import Control, TestReport, tally
 
+from . import marks
 from .execute import FileRun
 
 LABELS = {
@@ -91,6 +92,8 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
         w(f"skipped for lack of devices: {totals['device_skips']} (other skips: {totals['skipped'] - totals['device_skips']})")
     for file, why in empty_files:
         w(f"EMPTY: {file}: {why}")
+    for line in (*marks.zero_rank_lines(runs), *marks.unsupported_lines(runs)):
+        w(line)
     flaky = [r for r in all_tests if r.outcome == "flaky"]
     if flaky:
         w("flaky (failed, then passed on rerun):")

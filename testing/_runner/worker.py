@@ -96,9 +96,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 def _run(args: argparse.Namespace, emit: Callable) -> int:
     display = os.path.relpath(args.file)
 
+    placeholders: list[str] = []
     try:
         if not args.upstream_harness:
-            _redirect.activate(args.file)
+            placeholders = _redirect.activate(args.file)
         module = loader.load_module(args.file)
         tests = loader.select(module, args.patterns, args.names)
     except BaseException as exc:  # an import or collection failure is an error entry for the file
@@ -108,6 +109,8 @@ def _run(args: argparse.Namespace, emit: Callable) -> int:
         emit(TestReport(f"<{display}>", "error", message=first_line(details), details=details, file=display))
         return 1
     emit(Control("collected", count=len(tests), file=display))
+    if placeholders:
+        emit(Control("unsupported", file=display, text=", ".join(placeholders)))
     if args.list:
         for test in tests:
             emit(Control("listed", id=short_id(test), file=display))

@@ -190,7 +190,9 @@ def test_save_xml_is_upstream_shaped_and_agrees_with_the_runners_junit(tmp_path)
     upstream_shaped = cases(written[0])
     assert upstream_shaped == cases(next((tmp_path / "xml").glob("*.xml")))
     assert upstream_shaped[("TestAlpha", "test_pass")] == "Skipped" and upstream_shaped[("TestAlpha", "test_fail")] == "Failure"
-    failure = next(c for c in ET.parse(written[0]).iter("testcase") if c.get("name") == "test_fail").find("failure")
+    case = next(c for c in ET.parse(written[0]).iter("testcase") if c.get("name") == "test_fail")
+    assert case.get("classname") == "TestAlpha"  # upstream's xmlrunner strips "__main__."
+    failure = case.find("failure")
     assert failure.get("type") == "AssertionError" and "Expected 2 but got 1" in failure.text
 
 

@@ -79,3 +79,19 @@ def test_privateuse1_test_base_has_upstreams_members():
             getattr(ours.DeviceTypeTestBase, member))
     with pytest.raises(AssertionError, match="torch has no module of `privateuseone`"):
         type("Probe", (ours.PrivateUse1TestBase,), {}).setUpClass()
+
+
+def test_surface_census_counts_these_members_and_the_run_tests_flags():
+    import importlib.util
+
+    from helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("surface", ROOT / "bench" / "surface.py")
+    surface = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(surface)
+    hooks = {"set_test_configs", "op_allowlist", "op_overrides", "test_exclusions", "bypass_device_restrictions"}
+    for side in ("upstream", "testing"):
+        members = surface.class_members(side)
+        assert hooks <= set(members["common_device_type:DeviceTypeTestBase"]), side
+        assert hooks <= set(members["common_device_type:PrivateUse1TestBase"]), side
+    assert surface.run_tests_flags("testing") == surface.run_tests_flags("upstream")

@@ -19,9 +19,6 @@ from testing._core import config, versions
 from testing._core.case import TestCase
 from testing._runner import module_cli, module_launch, module_xml, run_tests_flags, upstream_selection
 
-sys.path.insert(0, str(FIXTURES))
-from record_run_tests_flags import upstream_flags  # noqa: E402
-
 RECORDED = json.loads((FIXTURES / "run_tests_flags.json").read_text())
 VENVS = {"2.14.1": Path("/work/venvs/t2141/bin/python"), "2.15.0": Path("/work/venvs/t2150/bin/python")}
 ALPHA = FIXTURES / "suite" / "test_alpha.py"
@@ -49,7 +46,8 @@ def test_installed_harness_has_the_recorded_flags():
         pytest.skip(f"torch {release} is not among the recorded releases ({', '.join(RECORDED)})")
     import torch.testing._internal as internal
 
-    assert upstream_flags((Path(internal.__file__).parent / "common_utils.py").read_text()) == RECORDED[release]
+    source = (Path(internal.__file__).parent / "common_utils.py").read_text()
+    assert run_tests_flags.flags_in_source(source) == RECORDED[release]
 
 
 def test_a_flag_the_release_lacks_is_refused_as_unittest_refuses_it(capsys):

@@ -31,6 +31,17 @@ def release_flags(release: versions.Release | None = None) -> tuple[str, ...]:
     return COMMON_FLAGS + extra
 
 
+def flags_in_source(source: str) -> list[str]:
+    """The flags upstream's ``parse_cmd_line_args`` adds (first spelling, in order), read from common_utils' source."""
+    import ast
+
+    tree = ast.parse(source)
+    function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "parse_cmd_line_args")
+    return [call.args[0].value for call in ast.walk(function)
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"
+            and call.args and isinstance(call.args[0], ast.Constant)]
+
+
 def default_report_dir() -> str:
     """Upstream's ``--save-xml`` default: test-reports/python-unittest (TEST_REPORT_SOURCE_OVERRIDE renames the last part)."""
     override = _config.env_value("TEST_REPORT_SOURCE_OVERRIDE")

@@ -106,7 +106,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
         return
     terminalreporter.section("testing expectations")
     for nodeid, entry in applied:
-        terminalreporter.write_line(f"  {entry.mode:<12} {nodeid} (from {entry.where})")
+        terminalreporter.write_line(f"  {entry.mode:<12} {config.cwd_relative_nodeid(nodeid)} (from {entry.where})")
     for entry in stale:
         what = "file" if entry.kind == "file" else "collected test"
         terminalreporter.write_line(f"STALE expectation: {entry.id} ({entry.where}) matched no {what} - {entry.reason}")

@@ -139,6 +139,12 @@ def test_subprocess_and_run_parallel_start_upstreams_commands(monkeypatch):
     assert module_launch.self_command(["t.py"]) == [python, "-m", "testing", "t.py"]
 
 
+def test_pytest_single_test_replaces_the_module_file_on_pytests_command_line():
+    # --use-pytest itself runs in tests/test_skip_lists.py (the lists under pytest, with --save-xml)
+    assert module_launch.pytest_args(["t.py", "-x"], None, "r.xml") == ["t.py", "-x", "--junitxml=r.xml"]
+    assert module_launch.pytest_args(["t.py", "-x"], ["t.py::A::test_b"], None) == ["t.py::A::test_b", "-x"]
+
+
 def test_help_lists_unittests_and_the_harness_flags(capsys):
     module_cli.print_help(["test_x.py"])
     out = capsys.readouterr().out
@@ -192,14 +198,3 @@ def test_save_xml_is_upstream_shaped_and_agrees_with_the_runners_junit(tmp_path)
     assert case.get("classname") == "TestAlpha"  # upstream's xmlrunner strips "__main__."
     failure = case.find("failure")
     assert failure.get("type") == "AssertionError" and "Expected 2 but got 1" in failure.text
-
-
-def test_use_pytest_runs_the_module_under_pytest(tmp_path):
-    proc = subprocess.run([sys.executable, str(ALPHA), "--use-pytest", "--pytest-single-test", f"{ALPHA}::TestAlpha::test_pass",
-                           "--save-xml", "test-reports/python-unittest"], capture_output=True, text=True, cwd=tmp_path,
-                          env=clean_env(), timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "1 passed" in proc.stdout.splitlines()[-1]
-    xml = next((tmp_path / "test-reports" / "python-pytest").rglob("*.xml"))
-    case = next(ET.parse(xml).iter("testcase"))
-    assert (case.get("classname"), case.get("name")) == ("TestAlpha", "test_pass")

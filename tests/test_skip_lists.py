@@ -2,9 +2,9 @@
 as --expectations files: read, matched, applied, reported stale, converted to TOML."""
 
 import dataclasses
-import os
 import subprocess
 import sys
+import types
 import xml.etree.ElementTree as ET
 
 import junitparser
@@ -114,20 +114,32 @@ def test_runner_applies_both_lists_reports_their_files_and_stale_entries(tmp_pat
     assert props["expectation_link"] == "https://github.com/pytorch/pytorch/issues/101"
 
 
-def test_pytest_takes_the_same_lists(tmp_path):
+def test_pytest_takes_the_same_lists_also_through_run_tests_use_pytest(tmp_path):
+    """``python FILE --use-pytest`` hands the module to pytest (upstream's meaning), with this harness's
+    plugin: pytest's --expectations, its summary, and --save-xml's upstream-sanitized JUnit."""
     lists = _tree(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test/distributed/test_alpha.py", "-rs",
-                           "--expectations", str(lists / SKIP_DICT.name), "--expectations", str(lists / DISABLED.name),
-                           "--junitxml", "j.xml"], capture_output=True, text=True, cwd=tmp_path,
-                          env=clean_env(TESTING_DEVICE="cpu"), timeout=300)
+    proc = subprocess.run([sys.executable, "test/distributed/test_alpha.py", "--use-pytest", "--save-xml", "-rs",
+                           "--expectations", str(lists / SKIP_DICT.name), "--expectations", str(lists / DISABLED.name)],
+                          capture_output=True, text=True, cwd=tmp_path, env=clean_env(TESTING_DEVICE="cpu"), timeout=300)
     out = proc.stdout
     assert "expectation: listed in skip_list_dist.py" in out and "disabling it: 101" in out
     assert f"skip         test/distributed/test_alpha.py::TestAlpha::test_fail (from {lists / SKIP_DICT.name}:4)" in out
     assert sum(line.startswith("STALE expectation") for line in out.splitlines()) == 3, out
-    assert "1 passed, 3 skipped, 1 xfailed" in out.splitlines()[-1]
-    case = next(c for c in ET.parse(tmp_path / "j.xml").iter("testcase") if c.get("name") == "test_fail")
+    assert "1 passed, 3 skipped, 1 xfailed" in out.splitlines()[-1] and proc.returncode == 0
+    xml = next((tmp_path / "test-reports" / "python-pytest").rglob("*.xml"))  # upstream's directory for pytest
+    case = next(c for c in ET.parse(xml).iter("testcase") if c.get("name") == "test_fail")
+    assert case.get("classname") == "TestAlpha"  # sanitized as upstream's sanitize_pytest_xml
     assert {p.get("name"): p.get("value") for p in case.iter("property")}["expectation_source"] == f"{lists / SKIP_DICT.name}:4"
+
+
+def test_malformed_list_under_pytest_is_one_line_and_exit_2(tmp_path):
+    from _pytest.outcomes import Exit
+
+    from testing._runner import pytest_expectations
+
     (tmp_path / "bad.json").write_text('{"x": 1}')
-    bad = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test/distributed/test_alpha.py",
-                          "--expectations", "bad.json"], capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=300)
-    assert bad.returncode == 2 and "bad.json:1: 'x' is not 'test_name (module.ClassName)'" in bad.stdout + bad.stderr
+    config = types.SimpleNamespace(getoption=lambda name: [str(tmp_path / "bad.json")], stash={})
+    with pytest.raises(Exit) as stopped:
+        pytest_expectations.pytest_configure(config)
+    assert stopped.value.returncode == 2
+    assert stopped.value.msg == f"testing: error: {tmp_path / 'bad.json'}:1: 'x' is not 'test_name (module.ClassName)'"

@@ -57,16 +57,18 @@ def in_parallel(argv: list[str], test_names: list[str], count: int) -> None:
         raise AssertionError("Some test shards have failed")
 
 
+def pytest_args(argv: list[str], single_test: Optional[list[str]], junit_path: Optional[str]) -> list[str]:
+    """pytest's command line for the module: its file (or ``--pytest-single-test``'s node id) and the rest."""
+    args = list(argv) + ([f"--junitxml={junit_path}"] if junit_path else [])
+    return single_test + args[1:] if single_test else args
+
+
 def under_pytest(argv: list[str], single_test: Optional[list[str]], junit_path: Optional[str]) -> int:
     """Upstream's USE_PYTEST: pytest over the module file (exit 5, nothing collected, counts as 0)."""
     import pytest
 
-    args = list(argv)
     if junit_path:
         print(f"Test results will be stored in {junit_path}")
-        args.append(f"--junitxml={junit_path}")
-    if single_test:
-        args = single_test + args[1:]
     _config.set_env("NO_COLOR", "1")
-    code = pytest.main(args=args)
+    code = pytest.main(args=pytest_args(argv, single_test, junit_path))
     return 0 if code == 5 else int(code)

@@ -131,15 +131,6 @@ def module_timeout_flag() -> argparse.ArgumentParser:
     return parser
 
 
-def module_parser() -> argparse.ArgumentParser:
-    """A test module's own flags (upstream's run_tests flags the harness honours), on top of unittest's."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, parents=[harness_flags(), module_timeout_flag()])
-    parser.add_argument("--discover-tests", action="store_true")
-    parser.add_argument("--accept", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1)
-    return parser
-
-
 class _Raising(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(message)

@@ -171,16 +171,24 @@ def test_a_hanging_rank_fails_within_the_modules_timeout():
 def test_save_xml_is_upstream_shaped_and_agrees_with_the_runners_junit(tmp_path):
     disabled = tmp_path / "disabled.json"
     disabled.write_text(json.dumps({"test_pass (__main__.TestAlpha)": ["5", []]}))
-    module = subprocess.run([sys.executable, str(ALPHA), "--save-xml", "reports", "--log-suffix=-one",
-                             "--import-disabled-tests", str(disabled), "--showlocals", "--jit-executor", "legacy",
-                             "--test-bailouts"], capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=300)
-    assert module.returncode == 1, module.stderr[-2000:]
-    assert "self = <test_alpha.TestAlpha" in module.stderr or "self = <__main__.TestAlpha" in module.stderr  # --locals
+    # the module run and the runner side by side (two processes, one wait)
+    module = subprocess.Popen([sys.executable, str(ALPHA), "--save-xml", "reports", "--log-suffix=-one",
+                               "--import-disabled-tests", str(disabled), "--showlocals", "--jit-executor", "legacy",
+                               "--test-bailouts"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=tmp_path, env=clean_env())
+    try:
+        subprocess.run([sys.executable, str(ROOT / "run_test.py"), str(ALPHA), "--expectations", str(disabled),
+                        "--xml", "xml"], capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=300)
+        _, module_err = module.communicate(timeout=300)
+    finally:
+        if module.poll() is None:  # a hang: nothing is left running
+            module.kill()
+            module.wait()
+    assert module.returncode == 1, module_err[-2000:]
+    assert "self = <test_alpha.TestAlpha" in module_err or "self = <__main__.TestAlpha" in module_err  # --locals
     written = list((tmp_path / "reports-one").rglob("*.xml"))
     sanitized = str(ALPHA).replace("/", ".")[: -len(".py")]  # upstream keeps the leading "/" as "."
     assert [p.parent.name for p in written] == [sanitized] and written[0].name.startswith("TEST-__main__.TestAlpha-")
-    runner = subprocess.run([sys.executable, str(ROOT / "run_test.py"), str(ALPHA), "--expectations", str(disabled),
-                             "--xml", "xml"], capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=300)
 
     def cases(path):
         found = {}

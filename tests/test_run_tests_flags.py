@@ -2,7 +2,6 @@
 meanings, beside the harness's own (--device ..., --timeout); --help lists both."""
 
 import json
-import os
 import subprocess
 import sys
 import unittest
@@ -17,7 +16,7 @@ from helpers import FIXTURES, ROOT, clean_env, run_module
 
 from testing._core import config, versions
 from testing._core.case import TestCase
-from testing._runner import module_cli, module_launch, module_xml, run_tests_flags, upstream_selection
+from testing._runner import module_cli, module_launch, run_tests_flags, upstream_selection
 
 RECORDED = json.loads((FIXTURES / "run_tests_flags.json").read_text())
 VENVS = {"2.14.1": Path("/work/venvs/t2141/bin/python"), "2.15.0": Path("/work/venvs/t2150/bin/python")}

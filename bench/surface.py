@@ -15,6 +15,11 @@ The two run in separate interpreters: torch's harness and testing (which has an 
 never share one. Prints the share of eligible files whose every import testing provides, the 40
 most-missed names (files needing each) and per-module counts.
 
+Beyond module names, the same probes count members: every public member of the harness classes a
+fork builds on (``CLASSES``: DeviceTypeTestBase, PrivateUse1TestBase, TestCase, MultiProcessTestCase
+...) that upstream's class has and testing's lacks, and every flag of upstream's ``run_tests()``
+on the installed release (read from its common_utils source) that testing's module command line lacks.
+
     python bench/surface.py [CENSUS] [--json OUT] [--files]
 """
 
@@ -37,6 +42,11 @@ CENSUS = ROOT / "docs/census/distributed_imports.json"
 PREFIX = {"upstream": "torch.testing._internal.", "testing": "testing."}
 MODULE = "<module>"
 Pair = tuple[str, str]
+# the classes whose members a fork's tests and configuration use ("module:Class")
+CLASSES = ("common_device_type:DeviceTypeTestBase", "common_device_type:PrivateUse1TestBase",
+           "common_utils:TestCase", "common_distributed:MultiProcessTestCase",
+           "common_distributed:MultiProcContinuousTest", "distributed._tensor.common_dtensor:DTensorTestBase",
+           "common_fsdp:FSDPTest")
 
 
 def _is_unsupported_stub(obj: Any) -> bool:
@@ -80,7 +90,35 @@ def probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
                     errors[module_name] = f"{type(exc).__name__}: {exc}"[:200]
         module = modules[module_name]
         result[f"{module_name}:{name}"] = module is not None and (name == MODULE or _has(module, fullname, name, side))
-    return {"present": result, "import_errors": errors}
+    return {"present": result, "import_errors": errors, "members": class_members(side)}
+
+
+def class_members(side: str) -> dict[str, list[str]]:
+    """"module:Class" -> its public members (no leading underscore) beyond unittest.TestCase's (absent class: no entry)."""
+    import unittest
+
+    found = {}
+    for entry in CLASSES:
+        module_name, class_name = entry.split(":")
+        try:
+            cls = getattr(importlib.import_module(PREFIX[side] + module_name), class_name)
+        except BaseException:
+            continue
+        found[entry] = sorted(n for n in dir(cls) if not n.startswith("_") and n not in dir(unittest.TestCase))
+    return found
+
+
+def run_tests_flags(side: str) -> list[str]:
+    """The flags run_tests() takes on the installed torch: testing's from its table; upstream's read from
+    its common_utils source (found, not imported, so that this probe never loads the other harness)."""
+    import importlib.util
+
+    from testing._runner.run_tests_flags import flags_in_source, release_flags
+
+    if side == "testing":
+        return list(release_flags())
+    torch_dir = Path(importlib.util.find_spec("torch").submodule_search_locations[0])
+    return flags_in_source((torch_dir / "testing" / "_internal" / "common_utils.py").read_text())
 
 
 def run_probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
@@ -108,6 +146,8 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
     needs: dict[str, list[Pair]] = {f["path"]: sorted({(m, n) for m, n in f["pairs"]}) for f in files}
     every = sorted({p for pairs in needs.values() for p in pairs})
     probes = {side: run_probe(side, every) for side in PREFIX}
+    sys.path.insert(0, str(ROOT))  # this process reads both sides' flags, importing neither harness's facades
+    flags = {side: run_tests_flags(side) for side in PREFIX}
     upstream, ours = probes["upstream"]["present"], probes["testing"]["present"]
     eligible = {path: pairs for path, pairs in needs.items() if all(upstream[f"{m}:{n}"] for m, n in pairs)}
     missing = {path: [p for p in pairs if not ours[f"{p[0]}:{p[1]}"]] for path, pairs in eligible.items()}
@@ -133,6 +173,9 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
         "needs_other_torch_release": {path: [label(p) for p in pairs if not upstream[f"{p[0]}:{p[1]}"]]
                                       for path, pairs in sorted(needs.items()) if path not in eligible},
         "import_errors": {side: probes[side]["import_errors"] for side in PREFIX},
+        "members": {cls: {"upstream": len(names), "missing": [n for n in names if n not in probes["testing"]["members"].get(cls, [])]}
+                    for cls, names in probes["upstream"]["members"].items()},
+        "run_tests_flags": {"upstream": flags["upstream"], "missing": [f for f in flags["upstream"] if f not in flags["testing"]]},
     }
 
 
@@ -147,6 +190,13 @@ def report(r: dict[str, Any], list_files: bool) -> None:
     print(f"\ntop {len(r['top_missed'])} missing names (files needing each):")
     for name, count in r["top_missed"]:
         print(f"  {count:4d}  {name}")
+    flags = r["run_tests_flags"]
+    print(f"\nrun_tests() flags: {len(flags['upstream']) - len(flags['missing'])} of {len(flags['upstream'])} provided"
+          + (f" (missing: {', '.join(flags['missing'])})" if flags["missing"] else ""))
+    print("class members (upstream's public members beyond unittest.TestCase's):")
+    for cls, row in r["members"].items():
+        print(f"  {cls:<58} {row['upstream'] - len(row['missing']):>4} of {row['upstream']:>4}"
+              + (f"  missing: {', '.join(row['missing'][:8])}{' ...' if len(row['missing']) > 8 else ''}" if row["missing"] else ""))
     print(f"\n{'module':<52} {'files':>5} {'full':>5} {'names missing':>13}")
     for module, row in r["per_module"].items():
         print(f"{module:<52} {row['files']:>5} {row['satisfied']:>5} {len(row['missing']):>13}")

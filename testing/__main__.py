@@ -2,7 +2,7 @@
 
 Its imports of upstream's private harness resolve to ``testing``; anything the harness does not
 provide is reported up front as "unsupported upstream API" (exit 2). ARGS are the module's own
-(``--device cpu -v -k ...``).
+(``--device cpu --timeout 60 -v -k ...``; ``python -m testing FILE --help`` lists them all).
 """
 
 import os
@@ -11,12 +11,15 @@ import sys
 
 from testing._core import config
 from testing._fork import redirect
+from testing._runner import run_tests_flags
 
 
 def main() -> None:
     argv = config.module_argv()
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
+        print()
+        print(run_tests_flags.run_tests_parser(prog="python -m testing FILE").format_help())
         sys.exit(0 if len(argv) >= 2 else 2)
     path = argv[1]
     if not os.path.isfile(path):

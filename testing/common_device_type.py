@@ -42,13 +42,14 @@ from testing._core.instantiate import (
     DeviceTypeTestBase,
     HPUTestBase,
     MPSTestBase,
+    PrivateUse1TestBase,
     XPUTestBase,
     instantiate_device_type_tests,
 )
 
 __all__ = [
     "instantiate_device_type_tests", "DeviceTypeTestBase", "CPUTestBase", "CUDATestBase",
-    "XPUTestBase", "HPUTestBase", "MPSTestBase",
+    "XPUTestBase", "HPUTestBase", "MPSTestBase", "PrivateUse1TestBase",
     "E4M3_MAX_POS", "E5M2_MAX_POS", "deviceCountAtLeast", "dtypes", "dtypesIfCPU", "dtypesIfCUDA", "dtypesIfHPU",
     "dtypesIfMPS", "dtypesIfPRIVATEUSE1", "dtypesIfXPU", "e4m3_type", "e5m2_type", "expectedFailure",
     "expectedFailureCPU", "expectedFailureCUDA", "expectedFailureHPU", "expectedFailureXPU", "onlyAccelerator",

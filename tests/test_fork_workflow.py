@@ -132,7 +132,7 @@ def test_expectations_applied_reported_and_recorded(tmp_path):
     case = next(c for c in ET.parse(xml_path).iter("testcase") if c.get("name") == "test_fail")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props == {"expectation": "xfail", "expectation_reason": "1 is not 2 on this device",
-                     "expectation_link": "https://example.com/issues/1"}
+                     "expectation_link": "https://example.com/issues/1", "expectation_source": "exp.toml"}
 
 
 def test_strict_xfail_unexpected_pass_fails_the_run(tmp_path):

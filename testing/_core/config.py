@@ -122,12 +122,12 @@ def harness_flags() -> argparse.ArgumentParser:
     return parser
 
 
-def module_parser() -> argparse.ArgumentParser:
-    """A test module's own flags (upstream's run_tests flags the harness honours), on top of unittest's."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, parents=[harness_flags()])
-    parser.add_argument("--discover-tests", action="store_true")
-    parser.add_argument("--accept", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1)
+def module_timeout_flag() -> argparse.ArgumentParser:
+    """``--timeout S`` of a module's command line (the runner's own parser has its --timeout)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument_group("rank processes").add_argument(
+        "--timeout", type=float, metavar="S",
+        help="per-test rank timeout in seconds (overrides DISTRIBUTED_TESTS_DEFAULT_TIMEOUT; default 300)")
     return parser
 
 
@@ -138,11 +138,17 @@ class _Raising(argparse.ArgumentParser):
 
 def pop_module_flags(argv: MutableSequence[str]) -> dict[str, str]:
     """Remove the harness's device flags from ``argv`` in place; return {ENV_NAME: value}."""
-    parser = _Raising(add_help=False, allow_abbrev=False, parents=[harness_flags()])
+    parser = _Raising(add_help=False, allow_abbrev=False, parents=[harness_flags(), module_timeout_flag()])
     cut = argv.index("--") if "--" in argv[1:] else len(argv)
     options, rest = parser.parse_known_args(list(argv[1:cut]))
     argv[1:cut] = rest
-    return {MODULE_FLAGS["--" + name.replace("_", "-")]: value for name, value in vars(options).items() if value is not None}
+    timeout = vars(options).pop("timeout")
+    found = {MODULE_FLAGS["--" + name.replace("_", "-")]: value for name, value in vars(options).items() if value is not None}
+    if timeout is not None:  # the rank timeout, as the runner's --timeout sets it
+        if timeout <= 0:
+            raise UsageError(f"--timeout must be positive, got {timeout:g}")
+        found.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=f"{timeout:g}", TESTING_TIMEOUT_SOURCE="--timeout")
+    return found
 
 
 def from_environment(env: Mapping[str, str]) -> Config:

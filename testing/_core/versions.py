@@ -97,6 +97,10 @@ TABLE: tuple[Behaviour, ...] = (
     Behaviour("with_temp_dir_waits_for_ranks", since="2.15",
               note="checkpoint_utils.with_temp_dir: every rank meets at a barrier, even after a failure, and "
                    "rank 0 alone removes the directory (before: each rank removed it when its body returned)"),
+    # -- run_tests()'s command line (common_utils.parse_cmd_line_args) ------------------------------
+    Behaviour("run_tests_flag:--hw-classification", since="2.14",
+              note="run_tests() takes --hw-classification NAME... (filters by the classes' hw_classification); "
+                   "2.13 refuses it as unittest's 'unrecognized arguments'"),
     # -- names that exist only from a release on ---------------------------------------------------
     Behaviour("name:common_utils.HardwareClassification", since="2.14",
               value="testing._upstream_api.release_names:HardwareClassification", before=None),

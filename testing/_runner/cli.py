@@ -14,6 +14,7 @@ from testing._core import devices as _devices
 from testing._core import signals
 from testing._core import tempfiles
 
+from testing._fork import expectation_files
 from testing._fork import expectations as _expectations
 from testing._runner.result import TestReport, tally
 
@@ -102,19 +103,8 @@ def stale_entries(entries: list, runs: list[FileRun], device: Optional[str]) -> 
     """Entries for this device and torch that matched no collected test of the files that ran."""
     from testing._core import versions
 
-    seen = {r.id for run in runs for r in run.tests}
-    ran_files = {os.path.abspath(run.file) for run in runs}
-    stale = []
-    for entry in entries:
-        if entry.devices and device not in entry.devices:
-            continue
-        if not _expectations.version_in_range(versions.build(), entry.torch):
-            continue
-        if entry.file and os.path.abspath(entry.file) not in ran_files:
-            continue
-        if entry.id not in seen:
-            stale.append(entry)
-    return stale
+    collected = {os.path.abspath(run.file): {r.id for r in run.tests} for run in runs}
+    return _expectations.stale(entries, collected, device, versions.build())
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -130,7 +120,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         files = discovery.apply_filters(files, Path("test"), args.include, args.exclude)
         if args.shard:
             files = discovery.shard(files, args.shard[0], args.shard[1], cache.durations())
-        entries = _expectations.load(args.expectations) if args.expectations else []
+        entries = expectation_files.load_all(args.expectations or [])
         jobs_count(args.jobs, config)
     except (_config.UsageError, discovery.DiscoveryError, _expectations.ExpectationError) as exc:
         return fail(str(exc))
@@ -237,7 +227,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str]) -> None:
     for run in runs:
         properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
-                             "expectation_link": r.expectation_link,
+                             "expectation_link": r.expectation_link, "expectation_source": r.expectation_source,
                              "zero_ranks": f"world size 0 from {r.zero_ranks}" if r.zero_ranks else ""}
                       for r in run.tests if r.expectation or r.zero_ranks}
         suite = {"unsupported_upstream_api": run.unsupported} if run.unsupported else {}

@@ -266,10 +266,10 @@ class FileJob:
 
 
 def worker_args(file: Path, patterns: list[str], names: list[str], list_only: bool,
-                expectations: Optional[str]) -> list[str]:
+                expectations: Optional[list[str]]) -> list[str]:
     args = [str(file), *names, *[f"-k{p}" for p in patterns]]
     args += ["--list"] if list_only else []
-    args += ["--expectations", expectations] if expectations else []
+    args += [arg for path in expectations or [] for arg in ("--expectations", path)]
     return args
 
 

@@ -26,7 +26,9 @@ def build_parser(prog: str = "run_test.py") -> argparse.ArgumentParser:
     p.add_argument("--continue-through-error", "--keep-going", action="store_true", help="run every file even after one fails")
     p.add_argument("--shard", nargs=2, type=int, metavar=("WHICH", "TOTAL"), help="run shard WHICH of TOTAL")
     p.add_argument("--rerun-failed", action="store_true", help="run only what failed last time; a pass then is reported as flaky")
-    p.add_argument("--expectations", metavar="FILE", help="TOML file of known skips/xfails/timeouts by exact test id")
+    p.add_argument("--expectations", metavar="FILE", action="append",
+                   help="known skips/xfails/timeouts: this harness's TOML, a torch-xpu-ops skip_dict module (.py) "
+                        "or upstream's disabled-tests JSON (.json); may be given several times")
     p.add_argument("-j", "--jobs", default="1", metavar="N", help="run N files at once (or 'auto'); each gets a share of the devices or cores")
     p.add_argument("--worker-start", choices=("warm", "fresh"), default="warm",
                    help="warm: files fork from this process after it imported torch once (default); fresh: a new interpreter per file")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+pytest_plugins = ["testing._runner.pytest_expectations"]  # --expectations, its own module
+
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     from testing._core import notices

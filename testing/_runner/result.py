@@ -37,6 +37,8 @@ class TestReport:
     """Mode of the expectations-file entry applied to this test (skip, xfail, strict-xfail, timeout)."""
     expectation_reason: str = ""
     expectation_link: str = ""
+    expectation_source: str = ""
+    """The expectations file (and line) the applied entry came from."""
     ranks: list = dataclasses.field(default_factory=list)
     """A distributed test's per-rank results (testing._ranks.evidence.RankResult as dicts); the
     message is then the headline, naming the rank at fault."""

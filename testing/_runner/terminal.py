@@ -104,8 +104,13 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
         w("unexpected passes (xfail expectations that may be stale):")
         for r in surprises:
             w(f"  {r.file}::{r.id} - {r.expectation_reason}")
+    applied = [r for r in all_tests if r.expectation]
+    if applied:
+        w("expectations applied:")
+        for r in applied:
+            w(f"  {r.expectation:<12} {r.file}::{r.id} (from {r.expectation_source})")
     for entry in stale:
-        w(f"STALE expectation: {entry.id} ({entry.source}) matched no collected test - {entry.reason}")
+        w(f"STALE expectation: {entry.id} ({entry.where}) matched no {'file' if entry.kind == 'file' else 'collected test'} - {entry.reason}")
     failures = [r for r in all_tests if r.is_failure]
     if failures:
         w("failures:")

@@ -38,7 +38,7 @@ def _device_of(test: unittest.TestCase) -> Optional[str]:
     return get_config().device
 
 
-def apply_expectations(tests: list, path: str, file: str, result: ReportingResult) -> tuple[list, list]:
+def apply_expectations(tests: list, paths: list[str], file: str, result: ReportingResult) -> tuple[list, list]:
     """Mark each selected test with the expectations entry that applies to it.
 
     skip: not run at all (reported skipped with the entry's reason); xfail / strict-xfail: run as
@@ -46,9 +46,9 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
     """
     from testing._core import versions
 
-    from testing._fork import expectations as _expectations
+    from testing._fork import expectation_files, expectations as _expectations
 
-    entries = _expectations.load(path)
+    entries = expectation_files.load_all(paths)
     to_run, skipped = [], []
     for test in tests:
         test_id = short_id(test)
@@ -57,7 +57,7 @@ def apply_expectations(tests: list, path: str, file: str, result: ReportingResul
             to_run.append(test)
             continue
         result.annotations[test_id] = {"expectation": entry.mode, "expectation_reason": entry.reason,
-                                       "expectation_link": entry.link}
+                                       "expectation_link": entry.link, "expectation_source": entry.where}
         if entry.mode == "skip":
             skipped.append((test, f"expectation: {entry.reason}"))
             continue

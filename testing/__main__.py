@@ -11,6 +11,7 @@ import sys
 
 from testing._core import config
 from testing._fork import redirect
+from testing._runner import module_cli
 
 
 def main() -> None:
@@ -29,7 +30,10 @@ def main() -> None:
         sys.exit(2)
     config.set_module_argv(argv[1:])
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    runpy.run_path(path, run_name="__main__")
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except KeyboardInterrupt:  # before its run_tests() took over (importing torch, loading the file)
+        module_cli.end_interrupted(None)
 
 
 if __name__ == "__main__":

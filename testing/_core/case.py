@@ -22,6 +22,7 @@ from testing._core import compare as _compare
 from testing._core.case_members import UpstreamMembers
 
 from testing._core import skips as _skips
+from testing._core import warnings_log as _warnings_log
 from testing._core.config import get_config, module_argv
 from testing._core.naming import short_id
 
@@ -90,6 +91,7 @@ class TestCase(UpstreamMembers, expecttest.TestCase):
 
         @functools.wraps(method)
         def wrapper(_self, *args, **kwargs):
+            _warnings_log.set_test(short_id(self))
             try:
                 return method(*args, **kwargs)
             except SystemExit as exc:
@@ -108,6 +110,8 @@ class TestCase(UpstreamMembers, expecttest.TestCase):
                         "This message can be suppressed by setting PYTORCH_PRINT_REPRO_ON_FAILURE=0",
                     )
                 raise
+            finally:
+                _warnings_log.set_test(None)
 
         # a bound method, as upstream installs: unittest's loader treats a plain function differently
         return types.MethodType(wrapper, self)

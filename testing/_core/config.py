@@ -169,7 +169,7 @@ def from_environment(env: Mapping[str, str]) -> Config:
         world_size = int(world_size)
     max_world_size, why = world_size_limit(env)
     if world_size is not None and world_size > max_world_size:
-        raise UsageError(f"--world-size (TESTING_WORLD_SIZE) {world_size} is more ranks than this machine can start: {why}")
+        raise UsageError(f"--world-size (TESTING_WORLD_SIZE) {world_size} is too many ranks: {why}")
     start_method = env.get("TESTING_START_METHOD") or "zygote"
     if start_method not in START_METHODS:
         raise UsageError(f"unknown --start-method (TESTING_START_METHOD) {start_method!r}; choose one of {', '.join(START_METHODS)}")
@@ -221,7 +221,7 @@ def world_size_limit(env: Mapping[str, str]) -> tuple[int, str]:
     if raw and (not raw.isdigit() or int(raw) < 1):
         raise UsageError(f"TESTING_MAX_WORLD_SIZE must be a positive integer, got {raw!r}")
     cap = int(raw) if raw else DEFAULT_MAX_WORLD_SIZE
-    why = f"at most {cap} (TESTING_MAX_WORLD_SIZE {'is' if raw else 'changes'} the cap)"
+    why = f"the cap is {cap} ({'set by ' if raw else ''}TESTING_MAX_WORLD_SIZE{'' if raw else ' changes it'})"
     try:
         import resource
 

@@ -157,8 +157,8 @@ class RankGroup:
     def __init__(self, cls: type, test_name: str, file_name: str, workdir: str, world_size: int, kwargs: Optional[dict] = None) -> None:
         limit = get_config().max_world_size
         if limit and world_size > limit:
-            raise RuntimeError(f"world size {world_size} is more ranks than this machine can start (at most {limit}; "
-                               "TESTING_MAX_WORLD_SIZE changes the cap)")
+            raise RuntimeError(f"world size {world_size} is too many ranks: at most {limit} start "
+                               "(TESTING_MAX_WORLD_SIZE and the process limit, ulimit -u, set it)")
         self.workdir = workdir
         self.launcher = _launcher_for(cls.__module__)
         target = functools.partial(rank_entry, cls, test_name, file_name, workdir, world_size, kwargs or {})

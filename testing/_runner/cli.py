@@ -23,7 +23,7 @@ from testing._ranks.zygote import fork_is_safe
 
 from .options import build_parser
 from .execute import FileJob, FileRun, prewarm, run_jobs, shares, worker_args
-from .terminal import TerminalReporter, closing_line, summary
+from .terminal import TerminalReporter, closing_line, summary, warnings_section
 
 
 def selection(args: argparse.Namespace) -> _config.Config:
@@ -32,6 +32,9 @@ def selection(args: argparse.Namespace) -> _config.Config:
     flags = {name: value for name, value in flags.items() if value is not None}
     if args.timeout is not None:
         flags.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=str(args.timeout), TESTING_TIMEOUT_SOURCE="--timeout")
+    flags["TESTING_RUNNER"] = runner_command()  # workers leave the repro line to this runner's rerun:
+    if args.verbose:
+        flags["TESTING_SHOW_WARNINGS"] = "1"
     return _config.from_environment({**_config.process_environment(), **flags})
 
 
@@ -205,9 +208,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 reporter.write(f"rerunning {runs[i].file} alone: it needs more devices than its share")
                 runs[i] = run_jobs([job(runs[i].path)], 1, [({}, None, "")], on_start, lambda run: False)[0]
     except KeyboardInterrupt:
-        done = tally([r for run in runs_done for r in run.tests])
-        reporter.write(f"interrupted: {done['passed']} passed, {done['failed'] + done['errors']} failed, "
-                       f"{done['skipped']} skipped so far{reporter.running_text()}")
+        reporter.write(reporter.interrupted_text())
         return 130
     for run in runs:
         why = _empty_reason(run)
@@ -224,8 +225,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     wall = time.monotonic() - started
     stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
     summary(reporter, runs, empty, wall, stale)
-    failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb,
-                            runner_command(), config.device)
+    failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb, config)
+    warnings_section(reporter, runs)
     totals = tally([r for run in runs for r in run.tests])
     closing_line(reporter, totals)
     if args.xml:

@@ -50,6 +50,8 @@ class FileRun:
     """The worker sent its final record (it did not die on the way)."""
     share: str = ""
     """The devices or cores this file ran on, when it ran beside others (``-j``)."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """Every warning the file's tests and ranks raised (WarningRecord dicts), for the summary."""
 
     @property
     def tests(self) -> list[TestReport]:
@@ -208,9 +210,11 @@ class FileJob:
             elif record.control == "listed":
                 run.listed.append(record.id)
             run.done = run.done or record.control == "done"
+            run.warnings += record.warnings
             self.on_control(record)
         else:
             run.reports.append(record)
+            run.warnings += record.warnings
             self.on_report(record)
 
     def poll(self) -> bool:
@@ -221,7 +225,7 @@ class FileJob:
             return True
         if time.monotonic() - self.started > self.file_timeout:
             self.run.timed_out = True
-            _stop(self.proc)
+            self._stop_worker()
             return True
         return False
 
@@ -231,8 +235,15 @@ class FileJob:
         try:
             self._read()
         finally:
-            _stop(self.proc)
+            self._stop_worker()
             self._close()
+
+    def _stop_worker(self) -> None:
+        # a worker killed before its clean-up ran (SIGKILL after the grace) leaves its ranks' directories
+        try:
+            _stop(self.proc)
+        finally:
+            tempfiles.remove_owned_by(self.proc.pid)
 
     def _close(self) -> None:
         for stream in (self._reports, self._log):

@@ -40,14 +40,40 @@ class _Result(unittest.TextTestResult):
     """unittest's result, plus the test running now and the warnings summary after the failures."""
 
     running: Optional[str] = None
+    """The test started and not yet given an outcome (unittest calls stopTest even when an
+    interrupt cut the test short, so stopTest alone does not say it finished)."""
+    _ended = False
 
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
-        self.running = short_id(test)
+        self.running, self._ended = short_id(test), False
         super().startTest(test)
 
     def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         super().stopTest(test)
-        self.running = None
+        if self._ended:
+            self.running = None
+
+    def _end(self, add: Any, *args: Any) -> None:
+        self._ended = True
+        add(*args)
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        self._end(super().addSuccess, test)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addError, test, err)
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addFailure, test, err)
+
+    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+        self._end(super().addSkip, test, reason)
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addExpectedFailure, test, err)
+
+    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+        self._end(super().addUnexpectedSuccess, test)
 
     def printErrors(self) -> None:  # noqa: N802
         super().printErrors()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from testing._core import skips as _skips
+from testing._core import warnings_log
 from testing._core.naming import short_id
 
 
@@ -40,6 +41,8 @@ class TestReport:
     ranks: list = dataclasses.field(default_factory=list)
     """A distributed test's per-rank results (testing._ranks.evidence.RankResult as dicts); the
     message is then the headline, naming the rank at fault."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """The warnings raised while it ran, in its ranks and in the test process (WarningRecord dicts)."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -62,6 +65,8 @@ class Control:
     count: int = 0
     id: str = ""
     file: str = ""
+    warnings: list = dataclasses.field(default_factory=list)
+    """``warnings``: those raised outside any test (importing the file), as WarningRecord dicts."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -128,6 +133,7 @@ class ReportingResult(unittest.TestResult):
             message=message,
             details=details,
             file=self.file,
+            warnings=[w.to_dict() for w in warnings_log.take()],
             **{**self.annotations.get(test_id, {}), **extra},
         )
         self.reports.append(report)

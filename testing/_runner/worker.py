@@ -19,6 +19,7 @@ from typing import Optional, TextIO
 
 from testing._core import config as _config
 from testing._core import signals
+from testing._core import warnings_log
 from testing._core.naming import short_id
 from testing._fork import redirect as _redirect
 from testing._runner import loader
@@ -88,7 +89,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     # a runner killed with SIGKILL takes its workers down (SIGTERM: they unwind and stop their ranks)
     signals.die_with_parent(signal.SIGTERM)
     signals.interrupt_on_sigterm()
+    warnings_log.collect(stream=_config.get_config().show_warnings)
     code = _run(args, emit)
+    left = warnings_log.take()
+    if left:
+        emit(Control("warnings", warnings=[w.to_dict() for w in left]))
     emit(Control("done"))
     return code
 

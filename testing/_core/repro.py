@@ -39,8 +39,9 @@ def env_prefix(config: Config) -> list[str]:
 
 def display_path(path: str) -> str:
     """The file as a command run from here names it."""
-    relative = os.path.relpath(os.path.abspath(path))
-    return path if relative.startswith(os.pardir + os.sep) else relative
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith(os.pardir + os.sep) else relative
 
 
 def command(config: Config, file: str, test_id: str) -> str:

@@ -126,10 +126,10 @@ def _launcher_for(module_name: str) -> Any:
             _fallback_warned = True
             print(f"testing: starting ranks with spawn, since forking is unsafe: {why}", file=sys.stderr)
         if not isinstance(_launcher, _zygote.SpawnLauncher):
-            shutdown()
+            _close_launcher()
             _launcher = _zygote.SpawnLauncher()
         return _launcher
-    shutdown()
+    _close_launcher()
     _launcher = _zygote.Zygote()
     return _launcher
 
@@ -140,13 +140,18 @@ def prestart(module_name: str) -> None:
         _launcher_for(module_name)
 
 
-def shutdown() -> None:
-    """Close the launcher (its ranks die with it) and remove any rank directory an interrupt left."""
+def _close_launcher() -> None:
     global _launcher
+    if _launcher is not None:
+        _launcher.close()
+        _launcher = None
+
+
+def shutdown() -> None:
+    """The test process is done: close the launcher (its ranks die with it) and remove any rank
+    directory an interrupt left."""
     try:
-        if _launcher is not None:
-            _launcher.close()
-            _launcher = None
+        _close_launcher()
     finally:
         tempfiles.remove_made("ranks")
 

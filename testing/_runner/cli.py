@@ -11,6 +11,7 @@ from typing import Optional
 
 from testing._core import config as _config
 from testing._core import devices as _devices
+from testing._core import repro
 from testing._core import signals
 from testing._core import tempfiles
 
@@ -50,7 +51,7 @@ def runner_command() -> str:
     """How this runner was started, for repro hints: ``python run_test.py`` (relative to here) or ``testing-run``."""
     program = _config.module_argv()[0]
     if os.path.basename(program) == "run_test.py":
-        return f"python {os.path.relpath(program)}"
+        return f"python {repro.display_path(program)}"
     return "testing-run"
 
 

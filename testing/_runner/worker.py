@@ -89,7 +89,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     # a runner killed with SIGKILL takes its workers down (SIGTERM: they unwind and stop their ranks)
     signals.die_with_parent(signal.SIGTERM)
     signals.interrupt_on_sigterm()
-    warnings_log.collect(stream=_config.get_config().show_warnings)
     code = _run(args, emit)
     left = warnings_log.take()
     if left:
@@ -102,6 +101,8 @@ def _run(args: argparse.Namespace, emit: Callable) -> int:
     display = os.path.relpath(args.file)
 
     try:
+        # warnings are data from here on: each test's report carries those raised while it ran
+        warnings_log.collect(stream=_config.get_config().show_warnings)
         if not args.upstream_harness:
             _redirect.activate(args.file)
         module = loader.load_module(args.file)

@@ -330,7 +330,10 @@ def run_jobs(jobs: list[FileJob], parallel: int, slots: list[tuple[dict, Optiona
             if running:
                 time.sleep(0.05)
     except BaseException:
-        for job, _ in running.values():
-            job.stop()
+        try:
+            for job, _ in running.values():
+                job.stop()
+        finally:
+            tempfiles.remove_made("run")  # a job the interrupt caught halfway through its start
         raise
     return [finished[i] for i in sorted(finished)]

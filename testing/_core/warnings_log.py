@@ -79,10 +79,10 @@ def _category_name(category: type) -> str:
 
 
 def _show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Optional[str] = None) -> None:
-    if _stream:
+    if _stream or file not in (None, sys.stderr, sys.__stderr__):  # a caller's own stream gets it as before
         _original_showwarning(message, category, filename, lineno, file, line)
-    if file is not None and file not in (sys.stderr, sys.__stderr__):
-        return  # shown to a stream of the caller's choosing: not the run's output
+    if file not in (None, sys.stderr, sys.__stderr__):
+        return
     add(WarningRecord(_category_name(category), str(message), filename, lineno,
                       ranks=[_rank], tests=[_test] if _test else []))
 

@@ -16,9 +16,6 @@ from testing._ranks import engine as _engine
 from testing._runner.loader import iter_tests
 from testing._runner.warnings_summary import summary_lines
 
-INTERRUPTED_EXIT = 130
-
-
 class _Stream:
     """unittest's output stream, remembering whether a line is open (dots, ``test ... ``), so that
     the interrupt line starts on a line of its own."""
@@ -100,7 +97,7 @@ class _Runner(unittest.TextTestRunner):
 def interrupted_line(result: Optional[_Result]) -> str:
     """``testing: interrupted: 3 passed, 0 failed, 1 skipped so far; TestX.test_y was running``."""
     if result is None:
-        return "testing: interrupted before any test ran"
+        return signals.INTERRUPTED_EARLY
     running = result.running
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     skipped = len(result.skipped)
@@ -118,7 +115,7 @@ def end_interrupted(result: Optional[_Result]) -> None:
         stream = getattr(result, "tracked_stream", None)
         prefix = "\n" if stream is not None and stream.line_open else ""
         print(prefix + interrupted_line(result), file=sys.stderr, flush=True)
-        sys.exit(INTERRUPTED_EXIT)
+        sys.exit(signals.INTERRUPTED_EXIT)
 
 
 def run_tests(argv: Optional[list[str]] = None) -> None:

@@ -9,12 +9,25 @@ import os
 import runpy
 import sys
 
-from testing._core import config
-from testing._fork import redirect
-from testing._runner import run_tests_flags
+from testing._core import signals  # no torch: an interrupt while torch loads still ends in one line
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:  # before the file's run_tests() took over (importing torch, loading the file)
+        module_cli = sys.modules.get("testing._runner.module_cli")
+        if module_cli is not None:
+            module_cli.end_interrupted(None)  # stops a zygote already started
+        print(signals.INTERRUPTED_EARLY, file=sys.stderr)
+        sys.exit(signals.INTERRUPTED_EXIT)
+
+
+def _main() -> None:
+    from testing._core import config
+    from testing._fork import redirect
+    from testing._runner import run_tests_flags
+
     argv = config.module_argv()
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())

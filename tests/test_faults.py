@@ -101,11 +101,12 @@ def test_next_test_runs_normally_and_nothing_is_left(fault_run):
     assert leftovers(tmp) == []
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
-def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how):
+@pytest.mark.parametrize("how,door", [("SIGTERM", []), ("SIGINT", ["-m", "testing"])])
+def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how, door):
+    """A module run directly, or through ``python -m testing``, ends on an interrupt with one line, 130."""
     marker = uuid.uuid4().hex
     env = clean_env(TMPDIR=str(tmp_path), TESTING_FAULT_MARK=marker)
-    proc = subprocess.Popen([sys.executable, str(FAULTS), "TestFaults.test_hang_python"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *door, str(FAULTS), "TestFaults.test_hang_python"], env=env, cwd=ROOT,
                             preexec_fn=as_from_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
@@ -114,8 +115,11 @@ def test_interrupting_a_module_leaves_nothing_behind(tmp_path, how):
     assert len(processes_with_env(marker)) >= 3
     sent = time.monotonic()
     proc.send_signal(getattr(signal, how))
-    proc.wait(30)
+    out, _ = proc.communicate(timeout=30)
     assert time.monotonic() - sent < 5
+    assert proc.returncode == 130 and "Traceback" not in out, out
+    assert out.strip().splitlines() == [
+        "testing: interrupted: 0 passed, 0 failed, 0 skipped so far; TestFaults.test_hang_python was running"]
     time.sleep(0.5)
     assert processes_with_env(marker) == []
     assert leftovers(tmp_path) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import random
 import re
 import sys
@@ -21,7 +20,9 @@ import torch
 from testing._core import compare as _compare
 from testing._core.case_members import UpstreamMembers
 
+from testing._core import repro as _repro
 from testing._core import skips as _skips
+from testing._core import warnings_log as _warnings_log
 from testing._core.config import get_config, module_argv
 from testing._core.naming import short_id
 
@@ -36,16 +37,10 @@ def set_rng_seed(seed: Optional[int] = None) -> None:
     np.random.seed(seed)
 
 
-def repro_command(test: unittest.TestCase) -> str:
-    """``python test/.../test_x.py Class.test``, relative to the directory above ``test/``."""
+def defining_file(test: unittest.TestCase) -> str:
+    """The file that defines ``test`` (the script for ``__main__``)."""
     module = sys.modules.get(type(test).__module__)
-    path = os.path.abspath(getattr(module, "__file__", None) or module_argv()[0])
-    parts = path.split(os.sep)
-    if "test" in parts:
-        path = os.sep.join(parts[parts.index("test") :])
-    else:
-        path = os.path.basename(path)
-    return f"python {path} {short_id(test)}"
+    return getattr(module, "__file__", None) or module_argv()[0]
 
 
 def _append_hint(error: BaseException, hint: str) -> None:
@@ -86,10 +81,13 @@ class TestCase(UpstreamMembers, expecttest.TestCase):
 
     def _wrap_method(self, method: Callable) -> Callable:
         """Turn a device-skip exit into a skip, and add upstream's repro hint to a failure."""
-        print_repro = get_config().print_repro
+        config = get_config()
+        # under run_test.py the runner prints the rerun line itself, built by the same function
+        print_repro = config.print_repro and not config.runner
 
         @functools.wraps(method)
         def wrapper(_self, *args, **kwargs):
+            _warnings_log.set_test(short_id(self))
             try:
                 return method(*args, **kwargs)
             except SystemExit as exc:
@@ -101,13 +99,10 @@ class TestCase(UpstreamMembers, expecttest.TestCase):
                 raise
             except Exception as exc:
                 if print_repro:
-                    _append_hint(
-                        exc,
-                        "\n\nTo execute this test, run the following from the base repo dir:\n"
-                        f"    {repro_command(self)}\n\n"
-                        "This message can be suppressed by setting PYTORCH_PRINT_REPRO_ON_FAILURE=0",
-                    )
+                    _append_hint(exc, _repro.hint(config, defining_file(self), short_id(self)))
                 raise
+            finally:
+                _warnings_log.set_test(None)
 
         # a bound method, as upstream installs: unittest's loader treats a plain function differently
         return types.MethodType(wrapper, self)

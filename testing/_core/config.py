@@ -63,6 +63,16 @@ class Config:
     cpu_threads: Optional[int] = None
     """``OMP_NUM_THREADS`` when the user set it: then each rank keeps torch's own reading of it."""
 
+    show_warnings: bool = False
+    """Print each warning as it happens (``-v``), besides the warnings summary (TESTING_SHOW_WARNINGS)."""
+
+    runner: Optional[str] = None
+    """How run_test.py was started (``python run_test.py``), in the processes it starts: a failure's
+    repro line is then the runner's command (TESTING_RUNNER); None in a direct run."""
+
+    max_world_size: int = 0
+    """The most ranks a test may start (see `world_size_limit`); 0 when not computed."""
+
     redirect: bool = False
     """Upstream harness imports resolve to this harness (set by ``python -m testing`` and the runner's
     worker, inherited by spawned ranks that re-import the file)."""
@@ -83,6 +93,10 @@ class Config:
             env["TESTING_DEVICE_BACKENDS"] = ",".join(f"{k}={v}" for k, v in self.backend_overrides.items())
         if self.redirect:
             env["TESTING_REDIRECT"] = "1"
+        if self.show_warnings:
+            env["TESTING_SHOW_WARNINGS"] = "1"
+        if self.runner:
+            env["TESTING_RUNNER"] = self.runner
         return env
 
     @property
@@ -159,6 +173,9 @@ def from_environment(env: Mapping[str, str]) -> Config:
         if not world_size.isdigit() or int(world_size) < 1:
             raise UsageError(f"--world-size (TESTING_WORLD_SIZE) must be a positive integer, got {world_size!r}")
         world_size = int(world_size)
+    max_world_size, why = world_size_limit(env)
+    if world_size is not None and world_size > max_world_size:
+        raise UsageError(f"--world-size (TESTING_WORLD_SIZE) {world_size} is too many ranks: {why}")
     start_method = env.get("TESTING_START_METHOD") or "zygote"
     if start_method not in START_METHODS:
         raise UsageError(f"unknown --start-method (TESTING_START_METHOD) {start_method!r}; choose one of {', '.join(START_METHODS)}")
@@ -191,8 +208,43 @@ def from_environment(env: Mapping[str, str]) -> Config:
         plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
         sanitizers=frozenset(name for name in SANITIZERS if env.get(f"PYTORCH_TEST_WITH_{name}", "0") == "1"),
         redirect=env.get("TESTING_REDIRECT") == "1",
+        show_warnings=env.get("TESTING_SHOW_WARNINGS") == "1",
+        runner=env.get("TESTING_RUNNER") or None,
+        max_world_size=max_world_size,
         cpu_threads=_positive_int(env.get("OMP_NUM_THREADS")),
     )
+
+
+DEFAULT_MAX_WORLD_SIZE = 1024
+"""A sane cap on ranks per test (each rank is a process; upstream's tests use at most a few dozen).
+TESTING_MAX_WORLD_SIZE changes it."""
+
+
+def world_size_limit(env: Mapping[str, str]) -> tuple[int, str]:
+    """(the most ranks a test may start, why that many): the cap, and below it the per-user process
+    limit (RLIMIT_NPROC) less the test process and the zygote."""
+    raw = (env.get("TESTING_MAX_WORLD_SIZE") or "").strip()
+    if raw and (not raw.isdigit() or int(raw) < 1):
+        raise UsageError(f"TESTING_MAX_WORLD_SIZE must be a positive integer, got {raw!r}")
+    cap = int(raw) if raw else DEFAULT_MAX_WORLD_SIZE
+    why = f"the cap is {cap} ({'set by ' if raw else ''}TESTING_MAX_WORLD_SIZE{'' if raw else ' changes it'})"
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    except (ImportError, AttributeError, OSError, ValueError):
+        soft = -1
+    if 0 < soft and soft != getattr(resource, "RLIM_INFINITY", -1) and soft - 2 < cap:
+        return max(1, soft - 2), f"the process limit (ulimit -u) is {soft}"
+    return cap, why
+
+
+def enable_warning_stream() -> None:
+    """``-v`` of a direct run: each warning printed as it happens, here and in the ranks started later."""
+    global _config
+    os.environ["TESTING_SHOW_WARNINGS"] = "1"
+    if _config is not None:
+        _config = dataclasses.replace(_config, show_warnings=True)
 
 
 def _positive_int(value: Optional[str]) -> Optional[int]:

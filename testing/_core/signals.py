@@ -17,6 +17,10 @@ from collections.abc import Iterator
 
 _PR_SET_PDEATHSIG = 1
 
+INTERRUPTED_EXIT = 130
+"""Exit status of a run ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
+INTERRUPTED_EARLY = "testing: interrupted before any test ran"
+
 
 def interrupt_on_sigterm() -> None:
     """SIGTERM raises KeyboardInterrupt in the main thread (unless someone else handles it)."""

@@ -17,9 +17,48 @@ from testing._core import signals
 _NAME = re.compile(r"^testing-(run|ranks)-(\d+)-")
 
 
+_made: dict[str, str] = {}
+"""path -> kind of the directories this process made and has not yet removed."""
+
+
 def make(kind: str) -> str:
     """A new temp directory owned by this process (``kind``: "run" for a runner's file, "ranks" for a test's ranks)."""
-    return tempfile.mkdtemp(prefix=f"testing-{kind}-{os.getpid()}-")
+    path = tempfile.mkdtemp(prefix=f"testing-{kind}-{os.getpid()}-")
+    _made[path] = kind
+    return path
+
+
+def remove_made(kind: str) -> None:
+    """Remove what this process made of ``kind`` and still exists: the backstop for an interrupt that
+    landed where no ``finally`` could remove a test's directory (between setUp and the test body)."""
+    for path, made_kind in list(_made.items()):
+        if made_kind == kind and _owner(path) == os.getpid():  # not a forked parent's
+            remove(path)
+
+
+def remove(path: str) -> None:
+    """Remove a directory `make` returned."""
+    shutil.rmtree(path, ignore_errors=True)
+    _made.pop(path, None)
+
+
+def _owner(path: str) -> int:
+    match = _NAME.match(os.path.basename(path))
+    return int(match.group(2)) if match else -1
+
+
+def remove_owned_by(pid: int, directory: str | None = None) -> None:
+    """Remove the temp directories of a process the caller has just stopped (a worker killed at its
+    wall limit or by an interrupt cannot remove its own)."""
+    directory = directory or tempfile.gettempdir()
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for name in entries:
+        match = _NAME.match(name)
+        if match and int(match.group(2)) == pid:
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
 
 
 def sweep_orphans(directory: str | None = None) -> list[str]:

@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Optional, Union
 
 from testing._ranks import zygote as _zygote
+from testing._core import tempfiles, warnings_log
 from testing._core.config import get_config
 
 STACK_SIGNAL = signal.SIGUSR1
@@ -50,6 +51,8 @@ class RankReport:
     """When the rank said how its test went, in seconds after the group started (its own clock)."""
     ended_at: Optional[float] = None
     """When the engine saw the rank's exit, in seconds after the group started."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """The warnings the rank raised (warnings_log.WarningRecord), sent as it ended."""
 
     @property
     def signal_name(self) -> Optional[str]:
@@ -80,13 +83,27 @@ def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, world_si
     from testing._core import config, devices
 
     config.prepare_rank_environment(devices.loopback_interface())
+    warnings_log.collect(stream=config.get_config().show_warnings, rank=rank)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     threads = config.get_config().threads_per_rank(world_size, cores)
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    cls._run(rank, test_name, file_name, channel, **kwargs)
+    try:
+        cls._run(rank, test_name, file_name, channel, **kwargs)
+    finally:
+        _send_warnings(channel)
+
+
+def _send_warnings(channel: Connection) -> None:
+    """The rank's warnings go to the test process as data, after its result, before it exits."""
+    records = warnings_log.take()
+    if records:
+        try:
+            channel.send({"warnings": [r.to_dict() for r in records]})
+        except (OSError, ValueError):
+            pass  # the test process is gone: nobody to report to
 
 
 _launcher: Any = None
@@ -109,10 +126,10 @@ def _launcher_for(module_name: str) -> Any:
             _fallback_warned = True
             print(f"testing: starting ranks with spawn, since forking is unsafe: {why}", file=sys.stderr)
         if not isinstance(_launcher, _zygote.SpawnLauncher):
-            shutdown()
+            _close_launcher()
             _launcher = _zygote.SpawnLauncher()
         return _launcher
-    shutdown()
+    _close_launcher()
     _launcher = _zygote.Zygote()
     return _launcher
 
@@ -123,17 +140,30 @@ def prestart(module_name: str) -> None:
         _launcher_for(module_name)
 
 
-def shutdown() -> None:
+def _close_launcher() -> None:
     global _launcher
     if _launcher is not None:
         _launcher.close()
         _launcher = None
 
 
+def shutdown() -> None:
+    """The test process is done: close the launcher (its ranks die with it) and remove any rank
+    directory an interrupt left."""
+    try:
+        _close_launcher()
+    finally:
+        tempfiles.remove_made("ranks")
+
+
 class RankGroup:
     """The ranks of one test, from start to the last exit."""
 
     def __init__(self, cls: type, test_name: str, file_name: str, workdir: str, world_size: int, kwargs: Optional[dict] = None) -> None:
+        limit = get_config().max_world_size
+        if limit and world_size > limit:
+            raise RuntimeError(f"world size {world_size} is too many ranks: at most {limit} start "
+                               "(TESTING_MAX_WORLD_SIZE and the process limit, ulimit -u, set it)")
         self.workdir = workdir
         self.launcher = _launcher_for(cls.__module__)
         target = functools.partial(rank_entry, cls, test_name, file_name, workdir, world_size, kwargs or {})
@@ -181,7 +211,9 @@ class RankGroup:
 
     def _take(self, rank: int, message: Any) -> None:
         report = self.reports[rank]
-        if isinstance(message, dict):
+        if isinstance(message, dict) and "warnings" in message and "status" not in message:
+            report.warnings += [warnings_log.WarningRecord.from_dict(w) for w in message["warnings"]]
+        elif isinstance(message, dict):
             report.status = message.get("status")
             report.detail = message.get("detail", "")
             if isinstance(message.get("time"), (int, float)):

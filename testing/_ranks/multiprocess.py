@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import time
 import traceback
 import types
@@ -30,10 +29,11 @@ from testing._ranks import engine as _engine
 from testing._ranks.verdict import verdict
 from testing._ranks.world_source import world_size_source
 
-from testing._core import notices, signals, tempfiles
+from testing._core import notices, signals, tempfiles, warnings_log
 from testing._core import skips as _skips
 from testing._core.case import TestCase, set_rng_seed
 from testing._core.config import DEFAULT_WORLD_SIZE, get_config
+from testing._core.naming import short_id
 
 TIMEOUT_OVERRIDE: dict[str, int] = {"test_ddp_uneven_inputs": 400, "test_DistributedDataParallel": 500}
 
@@ -102,7 +102,8 @@ class MultiProcessTestCase(TestCase):
         self.processes = []
         self.rank = self.MAIN_PROCESS_RANK
         self.pid_to_pipe: dict = {}
-        self._workdir = tempfiles.make("ranks")
+        with signals.interrupts_deferred():  # made and named at once: nothing an interrupt could orphan
+            self._workdir = tempfiles.make("ranks")
         self.file_name = os.path.join(self._workdir, "store")
         open(self.file_name, "w").close()
 
@@ -120,7 +121,7 @@ class MultiProcessTestCase(TestCase):
             finally:
                 self.processes = []
                 if self._workdir is not None:
-                    shutil.rmtree(self._workdir, ignore_errors=True)
+                    tempfiles.remove(self._workdir)
                     self._workdir = None
 
     # -- parent side -----------------------------------------------------------------------
@@ -152,6 +153,8 @@ class MultiProcessTestCase(TestCase):
             self._rank_run = self._rank_group.wait(timeout, source)
         finally:
             self._stop_ranks()
+        for report in self._rank_run.reports:
+            warnings_log.from_ranks(report.warnings, short_id(self))
         self._check_return_codes(fn, self._rank_run.elapsed)
 
     def _check_return_codes(self, fn: Callable, elapsed_time: float) -> None:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Optional
 
-from testing._core import signals
+from testing._core import signals, warnings_log
 
 # Imported in the zygote after the fork: modules that ranks would otherwise import lazily in
 # every test (torch.optim's first step pulls in torch._dynamo, about a second per rank).
@@ -204,6 +204,7 @@ def _zygote_main(sock: socket.socket) -> None:
     signals.die_with_parent()
     os.setpgid(0, 0)
     signals.as_zygote()
+    warnings_log.stop_collecting()  # its own imports' warnings are nobody's test's: printed; ranks collect anew
     for name in WARM_MODULES:
         try:
             __import__(name)

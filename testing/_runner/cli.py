@@ -11,6 +11,7 @@ from typing import Optional
 
 from testing._core import config as _config
 from testing._core import devices as _devices
+from testing._core import repro
 from testing._core import signals
 from testing._core import tempfiles
 
@@ -24,7 +25,7 @@ from testing._ranks.zygote import fork_is_safe
 
 from .options import build_parser
 from .execute import FileJob, FileRun, prewarm, run_jobs, shares, worker_args
-from .terminal import TerminalReporter, closing_line, summary
+from .terminal import TerminalReporter, closing_line, summary, warnings_section
 
 
 def selection(args: argparse.Namespace) -> _config.Config:
@@ -33,6 +34,9 @@ def selection(args: argparse.Namespace) -> _config.Config:
     flags = {name: value for name, value in flags.items() if value is not None}
     if args.timeout is not None:
         flags.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=str(args.timeout), TESTING_TIMEOUT_SOURCE="--timeout")
+    flags["TESTING_RUNNER"] = runner_command()  # workers leave the repro line to this runner's rerun:
+    if args.verbose:
+        flags["TESTING_SHOW_WARNINGS"] = "1"
     return _config.from_environment({**_config.process_environment(), **flags})
 
 
@@ -48,7 +52,7 @@ def runner_command() -> str:
     """How this runner was started, for repro hints: ``python run_test.py`` (relative to here) or ``testing-run``."""
     program = _config.module_argv()[0]
     if os.path.basename(program) == "run_test.py":
-        return f"python {os.path.relpath(program)}"
+        return f"python {repro.display_path(program)}"
     return "testing-run"
 
 
@@ -195,9 +199,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 reporter.write(f"rerunning {runs[i].file} alone: it needs more devices than its share")
                 runs[i] = run_jobs([job(runs[i].path)], 1, [({}, None, "")], on_start, lambda run: False)[0]
     except KeyboardInterrupt:
-        done = tally([r for run in runs_done for r in run.tests])
-        reporter.write(f"interrupted: {done['passed']} passed, {done['failed'] + done['errors']} failed, "
-                       f"{done['skipped']} skipped so far{reporter.running_text()}")
+        reporter.write(reporter.interrupted_text())
         return 130
     for run in runs:
         why = _empty_reason(run)
@@ -214,8 +216,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     wall = time.monotonic() - started
     stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
     summary(reporter, runs, empty, wall, stale)
-    failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb,
-                            runner_command(), config.device)
+    failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb, config)
+    warnings_section(reporter, runs)
     totals = tally([r for run in runs for r in run.tests])
     closing_line(reporter, totals)
     if args.xml:

@@ -52,6 +52,8 @@ class FileRun:
     """The devices or cores this file ran on, when it ran beside others (``-j``)."""
     unsupported: str = ""
     """Upstream names the file imported as placeholders (the tests using them error)."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """Every warning the file's tests and ranks raised (WarningRecord dicts), for the summary."""
 
     @property
     def tests(self) -> list[TestReport]:
@@ -212,9 +214,11 @@ class FileJob:
             elif record.control == "unsupported":
                 run.unsupported = record.text
             run.done = run.done or record.control == "done"
+            run.warnings += record.warnings
             self.on_control(record)
         else:
             run.reports.append(record)
+            run.warnings += record.warnings
             self.on_report(record)
 
     def poll(self) -> bool:
@@ -225,7 +229,7 @@ class FileJob:
             return True
         if time.monotonic() - self.started > self.file_timeout:
             self.run.timed_out = True
-            _stop(self.proc)
+            self._stop_worker()
             return True
         return False
 
@@ -235,8 +239,15 @@ class FileJob:
         try:
             self._read()
         finally:
-            _stop(self.proc)
+            self._stop_worker()
             self._close()
+
+    def _stop_worker(self) -> None:
+        # a worker killed before its clean-up ran (SIGKILL after the grace) leaves its ranks' directories
+        try:
+            _stop(self.proc)
+        finally:
+            tempfiles.remove_owned_by(self.proc.pid)
 
     def _close(self) -> None:
         for stream in (self._reports, self._log):
@@ -323,7 +334,10 @@ def run_jobs(jobs: list[FileJob], parallel: int, slots: list[tuple[dict, Optiona
             if running:
                 time.sleep(0.05)
     except BaseException:
-        for job, _ in running.values():
-            job.stop()
+        try:
+            for job, _ in running.values():
+                job.stop()
+        finally:
+            tempfiles.remove_made("run")  # a job the interrupt caught halfway through its start
         raise
     return [finished[i] for i in sorted(finished)]

@@ -11,6 +11,8 @@ import os
 import re
 from collections.abc import Callable
 
+from testing._core import repro
+from testing._core.config import Config
 from testing._ranks.evidence import RankResult
 from testing._runner.result import TestReport
 
@@ -69,14 +71,8 @@ def _body(report: TestReport, style: str) -> str:
     return text if style == "long" else trim_traceback(text)
 
 
-def repro_command(report: TestReport, runner: str, device: str | None) -> str:
-    test_id = report.subtest_of or report.id
-    device_flag = f" --device {device}" if device else ""
-    return f"{runner}{device_flag} {report.file} -k {test_id}"
-
-
-def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, runner: str,
-                   device: str | None) -> None:
+def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, config: Config) -> None:
+    """``config`` is the runner's: its ``runner`` and flags make each failure's ``rerun:`` line."""
     if style == "no" or not failures:
         return
     write("")
@@ -92,5 +88,5 @@ def write_failures(write: Callable[[str], None], failures: list[TestReport], sty
             write(body)
         for line in _echo_lines(report):
             write("  " + line)
-        if not report.id.startswith("<"):
-            write(f"rerun: {repro_command(report, runner, device)}")
+        if not report.id.startswith("<") and config.print_repro:
+            write(f"rerun: {repro.command(config, report.file, report.subtest_of or report.id)}")

@@ -7,15 +7,118 @@ import atexit
 import os
 import sys
 import unittest
-from typing import Optional
+from typing import Any, Optional
 
 from testing._core import config as _config
 from testing._core import signals
+from testing._core import warnings_log
 from testing._core.case import set_rng_seed
 from testing._core.naming import short_id
 from testing._ranks import engine as _engine
 from testing._runner import module_launch, module_xml, run_tests_flags, upstream_selection
 from testing._runner.loader import iter_tests
+from testing._runner.warnings_summary import summary_lines
+
+class _Stream:
+    """unittest's output stream, remembering whether a line is open (dots, ``test ... ``), so that
+    the interrupt line starts on a line of its own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.line_open = False
+
+    def write(self, text: str) -> Any:
+        if text:
+            self.line_open = not text.endswith("\n")
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Result(unittest.TextTestResult):
+    """unittest's result, plus the test running now and the warnings summary after the failures."""
+
+    running: Optional[str] = None
+    """The test started and not yet given an outcome (unittest calls stopTest even when an
+    interrupt cut the test short, so stopTest alone does not say it finished)."""
+    _ended = False
+
+    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        self.running, self._ended = short_id(test), False
+        super().startTest(test)
+
+    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        super().stopTest(test)
+        if self._ended:
+            self.running = None
+
+    def _end(self, add: Any, *args: Any) -> None:
+        self._ended = True
+        add(*args)
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        self._end(super().addSuccess, test)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addError, test, err)
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addFailure, test, err)
+
+    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+        self._end(super().addSkip, test, reason)
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._end(super().addExpectedFailure, test, err)
+
+    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+        self._end(super().addUnexpectedSuccess, test)
+
+    def printErrors(self) -> None:  # noqa: N802
+        super().printErrors()
+        for line in summary_lines(warnings_log.take(), verbose=_config.get_config().show_warnings):
+            self.stream.writeln(line)
+
+
+class _Runner(unittest.TextTestRunner):
+    resultclass = _Result
+    last: Optional[_Result] = None
+    """The result of the run in progress (for the interrupt line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracked = _Stream(self.stream.stream)
+        self.stream.stream = self.tracked
+
+    def _makeResult(self) -> _Result:  # noqa: N802
+        _Runner.last = super()._makeResult()
+        _Runner.last.tracked_stream = self.tracked
+        return _Runner.last
+
+
+def interrupted_line(result: Optional[_Result]) -> str:
+    """``testing: interrupted: 3 passed, 0 failed, 1 skipped so far; TestX.test_y was running``."""
+    if result is None:
+        return signals.INTERRUPTED_EARLY
+    running = result.running
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    passed = max(0, result.testsRun - (running is not None) - failed - skipped)
+    tail = f"; {running} was running" if running else ""
+    return f"testing: interrupted: {passed} passed, {failed} failed, {skipped} skipped so far{tail}"
+
+
+def end_interrupted(result: Optional[_Result]) -> None:
+    """Ctrl-C or SIGTERM: one line, exit 130, no traceback (ranks are stopped and their files removed
+    by the clean-up the interrupt unwound through, and by the engine's shutdown)."""
+    try:
+        _engine.shutdown()
+    finally:
+        stream = getattr(result, "tracked_stream", None)
+        prefix = "\n" if stream is not None and stream.line_open else ""
+        print(prefix + interrupted_line(result), file=sys.stderr, flush=True)
+        sys.exit(signals.INTERRUPTED_EXIT)
 
 
 def print_help(argv: list[str]) -> None:
@@ -79,19 +182,25 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
             module_xml.sanitize_pytest_xml(junit)
         sys.exit(code)
     signals.interrupt_on_sigterm()
+    if "-v" in rest or "--verbose" in rest:
+        _config.enable_warning_stream()
+    warnings_log.collect(stream=_config.get_config().show_warnings)
     atexit.register(_engine.shutdown)
-    _engine.prestart("__main__")
-    runner = None
+    runner: type = _Runner
     if options.save_xml:
         directory = module_xml.report_dir(options.save_xml, options.log_suffix, argv[0])
         if "-v" in argv or "--verbose" in argv:
             print(f"Test results will be stored in {directory}")
-        runner = module_xml.saving_runner(directory, "__main__")
-    for _ in range(max(options.repeat, 1) - 1):
+        runner = module_xml.saving_runner(directory, "__main__", _Runner)
+    try:
+        _engine.prestart("__main__")
+        for _ in range(max(options.repeat, 1) - 1):
+            program = unittest.main(module="__main__", argv=unittest_argv, exit=False, testLoader=loader, testRunner=runner)
+            if not program.result.wasSuccessful():
+                sys.exit(-1)
         program = unittest.main(module="__main__", argv=unittest_argv, exit=False, testLoader=loader, testRunner=runner)
-        if not program.result.wasSuccessful():
-            sys.exit(-1)
-    program = unittest.main(module="__main__", argv=unittest_argv, exit=False, testLoader=loader, testRunner=runner)
+    except KeyboardInterrupt:
+        end_interrupted(_Runner.last)
     if program.result.testsRun == 0:
         print("testing: no test ran in this module", file=sys.stderr)
     _engine.shutdown()

@@ -69,11 +69,14 @@ class ReportingTextResult(unittest.TextTestResult):
         self.recorder.addSubTest(test, subtest, err)
 
 
-def saving_runner(directory: Path, module: str) -> type:
-    """A TextTestRunner class (unittest.main instantiates it) that writes the XML when the run ends."""
+def saving_runner(directory: Path, module: str, base: type = unittest.TextTestRunner) -> type:
+    """A runner class built on ``base`` (unittest.main instantiates it) that writes the XML when the run ends."""
 
-    class SavingRunner(unittest.TextTestRunner):
-        resultclass = ReportingTextResult
+    class SavingResult(ReportingTextResult, base.resultclass):
+        pass
+
+    class SavingRunner(base):
+        resultclass = SavingResult
 
         def run(self, test: Any) -> unittest.TestResult:
             result = super().run(test)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from testing._core import skips as _skips
+from testing._core import warnings_log
 from testing._core.naming import short_id
 
 
@@ -45,6 +46,8 @@ class TestReport:
     zero_ranks: str = ""
     """For a distributed test that started no rank (world size 0): where the 0 came from. Its
     outcome stays upstream's (passed); reporters mark it."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """The warnings raised while it ran, in its ranks and in the test process (WarningRecord dicts)."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -69,6 +72,8 @@ class Control:
     file: str = ""
     text: str = ""
     """``unsupported``: the upstream names the file imports as placeholders, comma-separated."""
+    warnings: list = dataclasses.field(default_factory=list)
+    """``warnings``: those raised outside any test (importing the file), as WarningRecord dicts."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -135,6 +140,7 @@ class ReportingResult(unittest.TestResult):
             message=message,
             details=details,
             file=self.file,
+            warnings=[w.to_dict() for w in warnings_log.take()],
             **{**self.annotations.get(test_id, {}), **extra},
         )
         self.reports.append(report)

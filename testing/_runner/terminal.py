@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from testing._core.warnings_log import WarningRecord
 from testing._runner.result import Control, TestReport, tally
+from testing._runner.warnings_summary import summary_lines
 
 from . import marks
 from .execute import FileRun
@@ -28,6 +30,8 @@ class TerminalReporter:
         self.totals: dict[str, int] = {}
         self.running: dict[str, str] = {}
         """file -> the id of its last started-and-not-finished test, for the interrupt line."""
+        self.reports: list[TestReport] = []
+        """Every outcome printed so far, the running files' included (the interrupt line counts them)."""
 
     def write(self, text: str = "") -> None:
         print(text, file=self.stream, flush=True)
@@ -50,6 +54,7 @@ class TerminalReporter:
             self.write(f"  [{file}] {line}")
 
     def report(self, report: TestReport) -> None:
+        self.reports.append(report)
         seen = self.seen.setdefault(report.file, set())
         key = report.subtest_of or report.id
         if key not in seen:
@@ -60,6 +65,12 @@ class TerminalReporter:
         label = "SKIPPED(device)" if report.device_skip else LABELS.get(report.outcome, report.outcome.upper())
         tail = f"  {report.message}" if report.outcome != "passed" and report.message else ""
         self.write(f"{label:<8} {report.id} ({report.duration:.2f}s) [{report.file} {len(seen)}{of}, {self.done} done]{tail}")
+
+    def interrupted_text(self) -> str:
+        """``interrupted: 3 passed, ... so far; FILE::TEST was running``: what was printed counts."""
+        done = tally(self.reports)
+        return (f"interrupted: {done['passed']} passed, {done['failed'] + done['errors']} failed, "
+                f"{done['skipped']} skipped so far{self.running_text()}")
 
     def running_text(self) -> str:
         return "".join(f"; {file}::{test_id} was running" for file, test_id in self.running.items())
@@ -117,6 +128,13 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
         for r in failures:
             w(f"  {LABELS.get(r.outcome, r.outcome)} {r.file}::{r.id} - {r.message}")
     w(f"wall time {wall:.1f}s")
+
+
+def warnings_section(reporter: TerminalReporter, runs: list[FileRun]) -> None:
+    """Each distinct warning of the run once, after the failures (testing._runner.warnings_summary)."""
+    records = [WarningRecord.from_dict(w) for run in runs for w in run.warnings]
+    for line in summary_lines(records, verbose=reporter.verbose):
+        reporter.write(line)
 
 
 def closing_line(reporter: TerminalReporter, totals: dict[str, int]) -> None:

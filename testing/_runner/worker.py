@@ -19,6 +19,7 @@ from typing import Optional, TextIO
 
 from testing._core import config as _config
 from testing._core import signals
+from testing._core import warnings_log
 from testing._core.naming import short_id
 from testing._fork import redirect as _redirect
 from testing._runner import loader
@@ -89,6 +90,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     signals.die_with_parent(signal.SIGTERM)
     signals.interrupt_on_sigterm()
     code = _run(args, emit)
+    left = warnings_log.take()
+    if left:
+        emit(Control("warnings", warnings=[w.to_dict() for w in left]))
     emit(Control("done"))
     return code
 
@@ -98,6 +102,8 @@ def _run(args: argparse.Namespace, emit: Callable) -> int:
 
     placeholders: list[str] = []
     try:
+        # warnings are data from here on: each test's report carries those raised while it ran
+        warnings_log.collect(stream=_config.get_config().show_warnings)
         if not args.upstream_harness:
             placeholders = _redirect.activate(args.file)
         module = loader.load_module(args.file)

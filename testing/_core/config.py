@@ -25,6 +25,7 @@ MODULE_FLAGS = {
     "--backend": "TESTING_BACKEND",
     "--world-size": "TESTING_WORLD_SIZE",
     "--start-method": "TESTING_START_METHOD",
+    "--map-cuda": "TESTING_MAP_CUDA",
 }
 START_METHODS = ("zygote", "spawn")
 SANITIZERS = ("ASAN", "DEV_DBG_ASAN", "TSAN", "UBSAN")
@@ -63,6 +64,10 @@ class Config:
     cpu_threads: Optional[int] = None
     """``OMP_NUM_THREADS`` when the user set it: then each rank keeps torch's own reading of it."""
 
+    map_cuda: bool = False
+    """CUDA names in tests mean the selected device (``--map-cuda``, ``TESTING_MAP_CUDA=1``; see
+    testing._core.cuda_mapping)."""
+
     redirect: bool = False
     """Upstream harness imports resolve to this harness (set by ``python -m testing`` and the runner's
     worker, inherited by spawned ranks that re-import the file)."""
@@ -83,6 +88,8 @@ class Config:
             env["TESTING_DEVICE_BACKENDS"] = ",".join(f"{k}={v}" for k, v in self.backend_overrides.items())
         if self.redirect:
             env["TESTING_REDIRECT"] = "1"
+        if self.map_cuda:
+            env["TESTING_MAP_CUDA"] = "1"
         return env
 
     @property
@@ -119,6 +126,8 @@ def harness_flags() -> argparse.ArgumentParser:
     group.add_argument("--backend", help="collective backend to use instead of the device table's")
     group.add_argument("--world-size", help="rank count for tests that do not fix their own")
     group.add_argument("--start-method", help="how rank processes start: zygote (default) or spawn")
+    group.add_argument("--map-cuda", action="store_const", const="1",
+                       help="CUDA names in tests (.cuda(), device=\"cuda\", torch.cuda.*) mean the selected device")
     return parser
 
 
@@ -185,8 +194,16 @@ def from_environment(env: Mapping[str, str]) -> Config:
         plugins=_split_list(env.get("TESTING_DEVICE_PLUGINS")),
         sanitizers=frozenset(name for name in SANITIZERS if env.get(f"PYTORCH_TEST_WITH_{name}", "0") == "1"),
         redirect=env.get("TESTING_REDIRECT") == "1",
+        map_cuda=_switch(env, "TESTING_MAP_CUDA"),
         cpu_threads=_positive_int(env.get("OMP_NUM_THREADS")),
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    value = (env.get(name) or "0").strip()
+    if value not in ("0", "1"):
+        raise UsageError(f"{name} must be 0 or 1, got {value!r}")
+    return value == "1"
 
 
 def _positive_int(value: Optional[str]) -> Optional[int]:
@@ -209,6 +226,8 @@ def load_plugins(config: Config) -> None:
 def validate_device(config: Config) -> None:
     """A selected device must be known and present: never a silent fallback."""
     if config.device is None:
+        if config.map_cuda:
+            raise UsageError("--map-cuda (TESTING_MAP_CUDA) needs a device selection: --device NAME or TESTING_DEVICE")
         return
     row = _devices.lookup(config.device)
     if row is None:
@@ -248,6 +267,10 @@ def get_config() -> Config:
         config = from_environment(os.environ)
         load_plugins(config)
         validate_device(config)
+        if config.map_cuda:  # before test modules import: their module-level torch.cuda calls are mapped too
+            from testing._core import cuda_mapping
+
+            cuda_mapping.install(config)
     except UsageError as exc:
         if _running_under_pytest(sys.argv):
             raise

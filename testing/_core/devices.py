@@ -77,8 +77,12 @@ def _safe_count(fn: Callable[[], int]) -> Callable[[], int]:
     return count
 
 
+# torch's own answers, taken before --map-cuda may stand the selected device in for torch.cuda's
+_CUDA_AVAILABLE, _CUDA_DEVICE_COUNT = torch.cuda.is_available, torch.cuda.device_count
+
+
 def _cuda_count() -> int:
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return _CUDA_DEVICE_COUNT() if _CUDA_AVAILABLE() else 0
 
 
 def _xpu_count() -> int:

@@ -97,6 +97,11 @@ class Config:
         """``--device cpu``: accelerator-only tests run on CPU ranks over gloo."""
         return self.device == "cpu"
 
+    @property
+    def rank_count(self) -> int:
+        """Ranks of a test that does not fix its own world size (the devices CPU ranks emulate)."""
+        return self.world_size or DEFAULT_WORLD_SIZE
+
     def threads_per_rank(self, world_size: int, cores: int) -> Optional[int]:
         """CPU threads for each of ``world_size`` ranks sharing ``cores``, or None to leave torch's.
 
@@ -268,9 +273,9 @@ def get_config() -> Config:
         load_plugins(config)
         validate_device(config)
         if config.map_cuda:  # before test modules import: their module-level torch.cuda calls are mapped too
-            from testing._core import cuda_mapping
+            from testing._core import cuda_install
 
-            cuda_mapping.install(config)
+            cuda_install.install(config)
     except UsageError as exc:
         if _running_under_pytest(sys.argv):
             raise

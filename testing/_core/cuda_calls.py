@@ -29,6 +29,10 @@ from testing._core.cuda_mapping import CudaNotMapped, CudaTarget, device_index, 
 
 # Upstream's torch.cuda names that are context managers or types, replaced alongside the functions.
 _CLASSES = ("Stream", "Event", "device", "device_of", "StreamContext")
+# torch.cuda's names that torch.accelerator answers for any accelerator under the same name.
+_ACCELERATOR_NAMES = ("current_stream", "set_stream", "empty_cache", "memory_allocated", "max_memory_allocated",
+                      "memory_reserved", "max_memory_reserved", "memory_stats", "reset_peak_memory_stats",
+                      "reset_accumulated_memory_stats", "get_device_capability")
 
 
 def _not_mapped(name: str, device: str) -> Callable[..., Any]:
@@ -169,13 +173,17 @@ def _accelerator_answers(target: CudaTarget) -> dict[str, Any]:
             accelerator.set_device_index(index)
 
     seed_all = answers.get("manual_seed_all")
-    answers.update({
-        "is_available": lambda: True,
-        "device_count": lambda: target.count,
-        "current_device": accelerator.current_device_index,
-        "set_device": set_device,
-        "synchronize": lambda device=None: accelerator.synchronize(device_index(map_device(device))),
-    })
+    answers.update({"is_available": lambda: True, "device_count": lambda: target.count})
+    # the device's own module first; torch.accelerator for what a module leaves out
+    answers.setdefault("current_device", accelerator.current_device_index)
+    answers.setdefault("set_device", set_device)
+    answers.setdefault("synchronize", lambda device=None: accelerator.synchronize(device_index(map_device(device))))
+    answers.setdefault("device", accelerator.device_index)
+    answers.setdefault("stream", lambda stream: stream)  # a torch.Stream is its own context manager
+    for name in _ACCELERATOR_NAMES:
+        if hasattr(accelerator, name):
+            answers.setdefault(name, _mapped_arguments(getattr(accelerator, name)))
+    answers.setdefault("is_initialized", lambda: False)  # a plug-in module that does not say: nothing to guard
     if seed_all is not None:
         answers.setdefault("manual_seed", seed_all)  # seeding every device covers seeding the current one
     for name, generic in (("Stream", torch.Stream), ("Event", torch.Event)):

@@ -3,12 +3,12 @@
 A torch-function mode, pushed once for the process (forked ranks inherit it), sees every call to a
 torch function or a ``Tensor`` method. It rewrites ``device="cuda:1"`` and ``torch.device("cuda")``
 arguments, and turns ``Tensor.cuda(i)`` into ``Tensor.to(<device>)``; ``Module.cuda()`` and
-``Module.to("cuda")`` reach it through their tensors. ``torch.load(map_location=...)`` is not a torch
-function and is wrapped on its own. ``torch.device("cuda")`` itself is left alone: building one
-needs no CUDA, using one goes through the rewriting.
+``Module.to("cuda")`` reach it through their tensors; building ``torch.device("cuda", 1)`` (or
+``torch.device(0)``) gives the mapped device. ``torch.load(map_location=...)`` is not a torch
+function and is wrapped on its own.
 
-Only arguments are rewritten; results are the selected device's (``t.device`` is ``cpu`` on CPU
-ranks, ``t.is_cuda`` is False), so a test that compares devices with CUDA's still fails, visibly.
+Results are the selected device's: ``t.is_cuda`` stays False, and a device object built before the
+mode was installed (at import of torch itself) still says cuda.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from testing._core.cuda_mapping import CudaTarget, device_index, map_device
+from testing._core.cuda_mapping import CUDA, CudaTarget, device_index, map_device
 
 # Keyword arguments that carry a device in torch's functions and Tensor methods.
 _DEVICE_KEYWORDS = ("device",)
@@ -36,11 +36,24 @@ class CudaDeviceMode(TorchFunctionMode):
         kwargs = kwargs or {}
         if func is torch.Tensor.cuda:
             return self._cuda(*args, **kwargs)
+        if func is torch.device:
+            return self._device(*args, **kwargs)
         args = tuple(map_device(a) if isinstance(a, (str, torch.device)) else a for a in args)
         for key in _DEVICE_KEYWORDS:
             if key in kwargs:
                 kwargs[key] = self._keyword_device(kwargs[key])
         return func(*args, **kwargs)
+
+    def _device(self, type: Any = None, index: Any = None) -> torch.device:  # noqa: A002  (torch's names)
+        # torch.device(0): device 0 of the current accelerator, which CUDA names stand for here
+        if isinstance(type, int) and not isinstance(type, bool):
+            return self.target.device(type)
+        if type == CUDA and index is not None:
+            return self.target.device(index)
+        mapped = map_device(type)
+        if isinstance(mapped, torch.device):
+            return mapped
+        return torch.device(type) if index is None else torch.device(type, index)
 
     def _keyword_device(self, value: Any) -> Any:
         # device=1 names CUDA device 1 in a CUDA build; here it names the mapped device's index

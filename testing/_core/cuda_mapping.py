@@ -12,7 +12,7 @@ row gets the mapping without code:
   ``torch.cuda.device_count()`` become real worlds.
 
 ``--device cuda`` ignores the mode (CUDA names already mean CUDA). The mode is off unless asked for;
-this module only decides, ``install`` puts it in place (``cuda_calls`` and ``cuda_devices``).
+this module only decides; ``cuda_install`` puts it in place (``cuda_calls``, ``cuda_devices``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any, Optional, Union
 import torch
 
 from testing._core import devices as _devices
-from testing._core import notices
 
 CUDA = "cuda"
 _CUDA_STRING = re.compile(r"^cuda(?::(\d+))?$")
@@ -70,9 +69,7 @@ def target_for(config: Any) -> Optional[CudaTarget]:
     if row is None:
         return None
     if not row.accelerator:
-        from testing._core.config import DEFAULT_WORLD_SIZE
-
-        return CudaTarget(row.name, config.world_size or DEFAULT_WORLD_SIZE, None)
+        return CudaTarget(row.name, config.rank_count, None)
     return CudaTarget(row.name, row.count(), getattr(torch, row.name, None) or _AcceleratorOnly())
 
 
@@ -100,6 +97,12 @@ def names_device(wanted: Any, actual: str) -> bool:
         return False
     names = [wanted] if isinstance(wanted, str) else list(wanted or ())
     return CUDA in names
+
+
+def as_cuda(device_type: str, table: Any) -> str:
+    """The key of a per-device table (dtypesIfCUDA's) that answers for ``device_type``: "cuda" when
+    CUDA is mapped to it and the table has a CUDA entry, else ``device_type`` itself."""
+    return CUDA if names_device(CUDA, device_type) and CUDA in table else device_type
 
 
 def cuda_count(real: int) -> int:
@@ -130,32 +133,22 @@ def device_index(value: Union[int, str, torch.device, None]) -> Optional[int]:
     return value.index
 
 
-_announced_cuda = False
-
-
-def install(config: Any) -> Optional[CudaTarget]:
-    """Put the mapping ``config`` asks for in place in this process (once; forked ranks inherit it,
-    spawned ones install it again when they read their configuration)."""
-    global _active, _announced_cuda
-    if _active is not None or not getattr(config, "map_cuda", False):
-        return _active
+def announcement(config: Any) -> str:
+    """The one line a run with ``--map-cuda`` prints."""
     mapping = target_for(config)
-    if mapping is None:
-        if config.device == CUDA and not _announced_cuda and not _in_rank_process():
-            _announced_cuda = True
-            notices.notice("--map-cuda has no effect with --device cuda: CUDA names already mean CUDA")
-        return None
-    from testing._core import cuda_calls, cuda_devices
+    return mapping.describe() if mapping is not None else NO_EFFECT
 
+
+def junit_properties(config: Any) -> dict[str, str]:
+    """The run's JUnit properties for the mode: which device CUDA names were mapped to (none: off)."""
+    mapping = target_for(config)
+    return {"map_cuda": mapping.device_type} if mapping is not None else {}
+
+
+NO_EFFECT = "--map-cuda has no effect with --device cuda: CUDA names already mean CUDA"
+
+
+def activate(mapping: CudaTarget) -> None:
+    """Record the mapping this process runs under (testing._core.cuda_install puts it in place)."""
+    global _active
     _active = mapping
-    cuda_calls.install(mapping)
-    cuda_devices.install(mapping)
-    if not _in_rank_process():
-        notices.notice(mapping.describe())
-    return mapping
-
-
-def _in_rank_process() -> bool:
-    import multiprocessing
-
-    return multiprocessing.parent_process() is not None

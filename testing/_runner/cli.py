@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from testing._core import config as _config
+from testing._core import cuda_mapping
 from testing._core import devices as _devices
 from testing._core import signals
 from testing._core import tempfiles
@@ -159,6 +160,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         warm, why_fresh = fork_is_safe()  # nothing it imported started a thread or a device runtime
     if why_fresh and not args.list:
         reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
+    if config.map_cuda and not args.list:
+        reporter.write(cuda_mapping.announcement(config))
     parallel = jobs_count(args.jobs, config)
     slots = device_shares(parallel, config)
 
@@ -225,21 +228,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     stale = [] if (args.patterns or args.shard or args.rerun_failed or stopped_early) else stale_entries(entries, runs, config.device)
     summary(reporter, runs, empty, wall, stale)
     failures.write_failures(reporter.write, [r for run in runs for r in run.tests if r.is_failure], args.tb,
-                            runner_command(), config.device)
+                            runner_command(), config.device, " --map-cuda" if config.map_cuda else "")
     totals = tally([r for run in runs for r in run.tests])
     closing_line(reporter, totals)
     if args.xml:
-        write_junit(Path(args.xml), runs, module_names)
+        write_junit(Path(args.xml), runs, module_names, cuda_mapping.junit_properties(config))
     save_cache(runs)
     return exit_status(args, totals, empty, stopped_early)
 
 
-def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str]) -> None:
+def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str], suite_properties: Optional[dict] = None) -> None:
     for run in runs:
         properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
                              "expectation_link": r.expectation_link}
                       for r in run.tests if r.expectation}
-        junit.write(directory, module_names[run.path], run.tests, run.wall, properties)
+        junit.write(directory, module_names[run.path], run.tests, run.wall, properties, suite_properties)
 
 
 def save_cache(runs: list[FileRun]) -> None:

@@ -69,14 +69,15 @@ def _body(report: TestReport, style: str) -> str:
     return text if style == "long" else trim_traceback(text)
 
 
-def repro_command(report: TestReport, runner: str, device: str | None) -> str:
+def repro_command(report: TestReport, runner: str, device: str | None, flags: str = "") -> str:
     test_id = report.subtest_of or report.id
     device_flag = f" --device {device}" if device else ""
-    return f"{runner}{device_flag} {report.file} -k {test_id}"
+    return f"{runner}{device_flag}{flags} {report.file} -k {test_id}"
 
 
 def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, runner: str,
-                   device: str | None) -> None:
+                   device: str | None, flags: str = "") -> None:
+    """``flags``: the run's other harness flags a rerun needs (`` --map-cuda``)."""
     if style == "no" or not failures:
         return
     write("")
@@ -93,4 +94,4 @@ def write_failures(write: Callable[[str], None], failures: list[TestReport], sty
         for line in _echo_lines(report):
             write("  " + line)
         if not report.id.startswith("<"):
-            write(f"rerun: {repro_command(report, runner, device)}")
+            write(f"rerun: {repro_command(report, runner, device, flags)}")

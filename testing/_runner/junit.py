@@ -20,10 +20,16 @@ def _clean(text: str) -> str:
     return _BAD_XML.sub("?", text)
 
 
-def write(directory: Path, module: str, reports: list[TestReport], wall: float, extra: dict | None = None) -> Path:
-    """Write ``DIR/<module>.xml`` for one file; ``module`` is its dotted report name (``distributed.tensor.test_x``)."""
+def write(directory: Path, module: str, reports: list[TestReport], wall: float, extra: dict | None = None,
+          suite_properties: dict | None = None) -> Path:
+    """Write ``DIR/<module>.xml`` for one file; ``module`` is its dotted report name (``distributed.tensor.test_x``).
+    ``suite_properties``: what holds for the whole run (``map_cuda``), as the testsuite's properties."""
     directory.mkdir(parents=True, exist_ok=True)
     suite = ET.Element("testsuite", name=module)
+    if suite_properties:
+        props = ET.SubElement(suite, "properties")
+        for key, value in suite_properties.items():
+            ET.SubElement(props, "property", name=key, value=str(value))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
         if report.outcome in ("listed", "collected"):

@@ -68,6 +68,12 @@ class _CpuRanks:
             finally:
                 self.index = saved
 
+        def manual_seed(seed: int) -> None:
+            generator.manual_seed(int(seed))
+
+        def seed() -> None:
+            torch.seed()
+
         return {
             "is_available": lambda: True,
             "is_initialized": lambda: False,  # no runtime to initialise: forking stays safe
@@ -76,10 +82,10 @@ class _CpuRanks:
             "current_device": lambda: self.index,
             "set_device": set_device,
             "synchronize": lambda device=None: None,
-            "manual_seed": lambda seed: generator.manual_seed(int(seed)) and None,
-            "manual_seed_all": lambda seed: generator.manual_seed(int(seed)) and None,
-            "seed": lambda: torch.seed() and None,
-            "seed_all": lambda: torch.seed() and None,
+            "manual_seed": manual_seed,
+            "manual_seed_all": manual_seed,
+            "seed": seed,
+            "seed_all": seed,
             "initial_seed": torch.initial_seed,
             "get_rng_state": lambda device="cuda": torch.get_rng_state(),
             "set_rng_state": lambda new_state, device="cuda": torch.set_rng_state(new_state),

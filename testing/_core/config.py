@@ -25,6 +25,7 @@ MODULE_FLAGS = {
     "--backend": "TESTING_BACKEND",
     "--world-size": "TESTING_WORLD_SIZE",
     "--start-method": "TESTING_START_METHOD",
+    "--map-cuda": "TESTING_MAP_CUDA",
 }
 START_METHODS = ("zygote", "spawn")
 SANITIZERS = ("ASAN", "DEV_DBG_ASAN", "TSAN", "UBSAN")
@@ -72,6 +73,9 @@ class Config:
 
     max_world_size: int = 0
     """The most ranks a test may start (see `world_size_limit`); 0 when not computed."""
+    map_cuda: bool = False
+    """CUDA names in tests mean the selected device (``--map-cuda``, ``TESTING_MAP_CUDA=1``; see
+    testing._core.cuda_mapping)."""
 
     redirect: bool = False
     """Upstream harness imports resolve to this harness (set by ``python -m testing`` and the runner's
@@ -97,12 +101,19 @@ class Config:
             env["TESTING_SHOW_WARNINGS"] = "1"
         if self.runner:
             env["TESTING_RUNNER"] = self.runner
+        if self.map_cuda:
+            env["TESTING_MAP_CUDA"] = "1"
         return env
 
     @property
     def emulating(self) -> bool:
         """``--device cpu``: accelerator-only tests run on CPU ranks over gloo."""
         return self.device == "cpu"
+
+    @property
+    def rank_count(self) -> int:
+        """Ranks of a test that does not fix its own world size (the devices CPU ranks emulate)."""
+        return self.world_size or DEFAULT_WORLD_SIZE
 
     def threads_per_rank(self, world_size: int, cores: int) -> Optional[int]:
         """CPU threads for each of ``world_size`` ranks sharing ``cores``, or None to leave torch's.
@@ -133,6 +144,8 @@ def harness_flags() -> argparse.ArgumentParser:
     group.add_argument("--backend", help="collective backend to use instead of the device table's")
     group.add_argument("--world-size", help="rank count for tests that do not fix their own")
     group.add_argument("--start-method", help="how rank processes start: zygote (default) or spawn")
+    group.add_argument("--map-cuda", action="store_const", const="1",
+                       help="CUDA names in tests (.cuda(), device=\"cuda\", torch.cuda.*) mean the selected device")
     return parser
 
 
@@ -211,6 +224,7 @@ def from_environment(env: Mapping[str, str]) -> Config:
         show_warnings=env.get("TESTING_SHOW_WARNINGS") == "1",
         runner=env.get("TESTING_RUNNER") or None,
         max_world_size=max_world_size,
+        map_cuda=_switch(env, "TESTING_MAP_CUDA"),
         cpu_threads=_positive_int(env.get("OMP_NUM_THREADS")),
     )
 
@@ -247,6 +261,13 @@ def enable_warning_stream() -> None:
         _config = dataclasses.replace(_config, show_warnings=True)
 
 
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    value = (env.get(name) or "0").strip()
+    if value not in ("0", "1"):
+        raise UsageError(f"{name} must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
 def _positive_int(value: Optional[str]) -> Optional[int]:
     # torch itself ignores an unparsable OMP_NUM_THREADS; so does the per-rank default then
     value = (value or "").strip()
@@ -267,6 +288,8 @@ def load_plugins(config: Config) -> None:
 def validate_device(config: Config) -> None:
     """A selected device must be known and present: never a silent fallback."""
     if config.device is None:
+        if config.map_cuda:
+            raise UsageError("--map-cuda (TESTING_MAP_CUDA) needs a device selection: --device NAME or TESTING_DEVICE")
         return
     row = _devices.lookup(config.device)
     if row is None:
@@ -306,6 +329,10 @@ def get_config() -> Config:
         config = from_environment(os.environ)
         load_plugins(config)
         validate_device(config)
+        if config.map_cuda:  # before test modules import: their module-level torch.cuda calls are mapped too
+            from testing._core import cuda_install
+
+            cuda_install.install(config)
     except UsageError as exc:
         if _running_under_pytest(sys.argv):
             raise

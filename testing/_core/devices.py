@@ -77,8 +77,12 @@ def _safe_count(fn: Callable[[], int]) -> Callable[[], int]:
     return count
 
 
+# torch's own answers, taken before --map-cuda may stand the selected device in for torch.cuda's
+_CUDA_AVAILABLE, _CUDA_DEVICE_COUNT, _CUDA_INITIALIZED = torch.cuda.is_available, torch.cuda.device_count, torch.cuda.is_initialized
+
+
 def _cuda_count() -> int:
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return _CUDA_DEVICE_COUNT() if _CUDA_AVAILABLE() else 0
 
 
 def _xpu_count() -> int:
@@ -118,7 +122,7 @@ def _privateuse1_count() -> int:
 _BUILTIN = (
     DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False, priority=99),
     DeviceType("cuda", "nccl", _safe_count(_cuda_count), priority=0, triton=True,
-               runtime_initialized=_initialized("cuda"), backend_aliases=("ncclx",), visible_env="CUDA_VISIBLE_DEVICES"),
+               runtime_initialized=_CUDA_INITIALIZED, backend_aliases=("ncclx",), visible_env="CUDA_VISIBLE_DEVICES"),
     DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu", priority=2, triton=True,
                runtime_initialized=_initialized("xpu"), visible_env="ZE_AFFINITY_MASK"),
     DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False, priority=1,

@@ -18,6 +18,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Optional, Union
 
+from testing._core import cuda_mapping as _cuda_mapping
 from testing._core import devices as _devices
 from testing._core import notices
 
@@ -74,9 +75,10 @@ class DeviceTypeTestBase(DeviceTestConfigs, TestCase):
         table = getattr(test, "dtypes", None)
         if table is None:
             return None
-        if "all" not in table and cls.device_type not in table:
+        own = cls.device_type if cls.device_type in table else _cuda_mapping.as_cuda(cls.device_type, table)
+        if "all" not in table and own not in table:
             raise AssertionError(f"@dtypes is mandatory when using @dtypesIf however '{test.__name__}' didn't specify it")
-        return table.get(cls.device_type, table.get("all"))
+        return table.get(own, table.get("all"))
 
     @classmethod
     def instantiate_test(cls, name: str, test: Callable, *, generic_cls: Optional[type] = None) -> None:

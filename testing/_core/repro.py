@@ -29,6 +29,8 @@ def run_flags(config: Config) -> list[str]:
             flags += [flag, str(value)]
     if config.start_method != Config.start_method:
         flags += ["--start-method", config.start_method]
+    if config.map_cuda:
+        flags.append("--map-cuda")
     return flags
 
 

@@ -80,12 +80,15 @@ def _accelerator_count() -> int:
 def device_count_for(test_self: object) -> Optional[int]:
     """How many devices skip_if_lt_x_gpu sees for this test, under the current device selection.
 
-    ``--device cpu`` counts the test's rank processes; ``--device NAME`` counts NAME's devices;
+    ``--device cpu`` counts the test's rank processes (with ``--map-cuda``, at least the mapped
+    device count); ``--device NAME`` counts NAME's devices;
     without a selection it is upstream's count (None meaning "no accelerator at all").
     """
     config = get_config()
     if config.emulating:
-        return int(getattr(test_self, "world_size", None) or config.world_size or 0)
+        ranks = int(getattr(test_self, "world_size", None) or config.world_size or 0)
+        # --map-cuda: as many devices as torch.cuda.device_count() says (a 2-rank test may need 4)
+        return max(ranks, config.rank_count) if config.map_cuda else ranks
     if config.device is not None:
         return _devices.lookup(config.device).count()
     count = _accelerator_count()

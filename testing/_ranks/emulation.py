@@ -36,6 +36,32 @@ def apply() -> None:
     FullyShardedDataParallel.__init__ = init_on_cpu
 
 
+_ddp_applied = False
+
+
+def apply_device_ids() -> None:
+    """``--map-cuda`` on CPU ranks: ``device_ids=[torch.cuda.current_device()]`` names a rank, not a
+    device; DDP (and ``replicate``) given it for a module on the CPU gets None, which is what CPU
+    modules take (DDP refuses device_ids for them otherwise)."""
+    global _ddp_applied
+    if _ddp_applied:
+        return
+    _ddp_applied = True
+    from torch.nn.parallel import DistributedDataParallel
+
+    original = DistributedDataParallel.__init__
+
+    @functools.wraps(original)
+    def init_on_cpu(self, module, *args, **kwargs):
+        on_cpu = all(p.device.type == "cpu" for p in module.parameters())
+        if on_cpu and not args and kwargs.get("device_ids") is not None:
+            kwargs["device_ids"] = None
+            kwargs["output_device"] = None
+        original(self, module, *args, **kwargs)
+
+    DistributedDataParallel.__init__ = init_on_cpu
+
+
 def cpu_backend(backend: str, cpu: str = "gloo") -> str:
     """The backend a class's own choice becomes on CPU ranks.
 

@@ -183,6 +183,8 @@ class MultiProcessTestCase(TestCase):
             from testing._ranks import emulation as _emulation
 
             _emulation.apply()
+            if config.map_cuda:
+                _emulation.apply_device_ids()
         try:
             self._rank_setup()
             getattr(self, test_name)()

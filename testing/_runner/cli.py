@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from testing._core import config as _config
+from testing._core import cuda_mapping
 from testing._core import devices as _devices
 from testing._core import repro
 from testing._core import signals
@@ -153,6 +154,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         warm, why_fresh = fork_is_safe()  # nothing it imported started a thread or a device runtime
     if why_fresh and not args.list:
         reporter.write(f"starting each file in a fresh interpreter: {why_fresh}")
+    if config.map_cuda and not args.list:
+        reporter.write(cuda_mapping.announcement(config))
     parallel = jobs_count(args.jobs, config)
     slots = device_shares(parallel, config)
 
@@ -221,18 +224,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     totals = tally([r for run in runs for r in run.tests])
     closing_line(reporter, totals)
     if args.xml:
-        write_junit(Path(args.xml), runs, module_names)
+        write_junit(Path(args.xml), runs, module_names, cuda_mapping.junit_properties(config))
     save_cache(runs)
     return exit_status(args, totals, empty, stopped_early, len(marks.zero_rank_tests(runs)))
 
 
-def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str]) -> None:
+def write_junit(directory: Path, runs: list[FileRun], module_names: dict[Path, str], suite_properties: Optional[dict] = None) -> None:
     for run in runs:
         properties = {r.id: {"expectation": r.expectation, "expectation_reason": r.expectation_reason,
                              "expectation_link": r.expectation_link, "expectation_source": r.expectation_source,
                              "zero_ranks": f"world size 0 from {r.zero_ranks}" if r.zero_ranks else ""}
                       for r in run.tests if r.expectation or r.zero_ranks}
-        suite = {"unsupported_upstream_api": run.unsupported} if run.unsupported else {}
+        suite = {**(suite_properties or {}), **({"unsupported_upstream_api": run.unsupported} if run.unsupported else {})}
         junit.write(directory, module_names[run.path], run.tests, run.wall, properties, suite)
 
 

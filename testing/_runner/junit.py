@@ -23,7 +23,8 @@ def _clean(text: str) -> str:
 def write(directory: Path, module: str, reports: list[TestReport], wall: float, extra: dict | None = None,
           suite_properties: dict | None = None) -> Path:
     """Write ``DIR/<module>.xml`` for one file; ``module`` is its dotted report name (``distributed.tensor.test_x``).
-    ``extra``: per test id, properties of its testcase; ``suite_properties``: properties of the file's testsuite."""
+    ``extra``: per test id, properties of its testcase; ``suite_properties``: properties of the file's
+    testsuite (what holds for the whole run, such as ``map_cuda``, and for the file)."""
     directory.mkdir(parents=True, exist_ok=True)
     suite = ET.Element("testsuite", name=module)
     if suite_properties:

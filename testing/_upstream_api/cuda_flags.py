@@ -17,7 +17,7 @@ import torch
 
 from testing._core.config import env_value
 from testing._core import devices as _devices
-from testing._upstream_api.flags import IS_WINDOWS, TEST_CUDA, TEST_MULTIGPU, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import CUDA_PRESENT, IS_WINDOWS, TEST_CUDA, TEST_MULTIGPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
 
 __all__ = [
@@ -151,7 +151,7 @@ PLATFORM_SUPPORTS_MEM_EFF_ATTENTION = LazyVal(_efficient_attention)
 PLATFORM_SUPPORTS_CUDNN_ATTENTION = LazyVal(_cudnn_attention)
 PLATFORM_SUPPORTS_FUSED_ATTENTION = LazyVal(
     lambda: bool(PLATFORM_SUPPORTS_FLASH_ATTENTION or PLATFORM_SUPPORTS_CUDNN_ATTENTION or PLATFORM_SUPPORTS_MEM_EFF_ATTENTION))
-PLATFORM_SUPPORTS_FUSED_SDPA = TEST_CUDA and not TEST_WITH_ROCM
+PLATFORM_SUPPORTS_FUSED_SDPA = CUDA_PRESENT and not TEST_WITH_ROCM
 PLATFORM_SUPPORTS_BF16 = LazyVal(_bf16)
 PLATFORM_SUPPORTS_FP8 = LazyVal(_fp8)
 PLATFORM_SUPPORTS_MX_GEMM = LazyVal(_mx_gemm)

@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import torch
 
+from testing._core import cuda_mapping as _cuda_mapping
 from testing._core import devices as _devices
 from testing._core.skips import IS_SANDCASTLE
 
@@ -39,7 +40,8 @@ class onlyOn:  # noqa: N801  (upstream's name)
         @functools.wraps(fn)
         def only_fn(slf: Any, *args: Any, **kwargs: Any) -> Any:
             if slf.device_type not in self.device_type:
-                if getattr(slf, "bypass_device_restrictions", False) or _emulates(slf, self.device_type):
+                if (getattr(slf, "bypass_device_restrictions", False) or _emulates(slf, self.device_type)
+                        or _cuda_mapping.names_device(self.device_type, slf.device_type)):
                     return fn(slf, *args, **kwargs)
                 reason = f"Only runs on {self.device_type}"
                 if IS_SANDCASTLE:
@@ -111,7 +113,7 @@ class skipIf:  # noqa: N801
             wanted = self.device_type
             if wanted is None or wanted == slf.device_type or (
                 isinstance(wanted, Iterable) and slf.device_type in wanted
-            ):
+            ) or _cuda_mapping.names_device(wanted, slf.device_type):
                 if (isinstance(self.dep, str) and getattr(slf, self.dep, True)) or (
                     isinstance(self.dep, bool) and self.dep
                 ):

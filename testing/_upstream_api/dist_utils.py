@@ -24,7 +24,7 @@ import torch.distributed as c10d
 from testing._core.config import env_value, scoped_env, set_env
 from testing._core import devices as _devices
 from testing._core.config import get_config
-from testing._upstream_api.flags import TEST_CUDA, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import CUDA_PRESENT, TEST_HPU, TEST_WITH_ROCM, TEST_XPU
 from testing._core.lazyval import LazyVal
 from testing._core.skips import TEST_SKIPS, multi_device_key, skip_but_pass_in_sandcastle, skip_but_pass_in_sandcastle_if
 from testing._upstream_api.upstream_utils import find_free_port, retry_on_connect_failures
@@ -172,7 +172,7 @@ def _nccl_version() -> tuple[int, ...]:
 
 
 def requires_nccl_version(version: tuple[int, ...], msg: str) -> Callable:
-    if not TEST_CUDA:
+    if not CUDA_PRESENT:
         return lambda f: f
     if not _devices.backend_available("nccl"):
         return skip_but_pass_in_sandcastle("c10d was not compiled with the NCCL backend")
@@ -187,7 +187,7 @@ def requires_nccl_shrink() -> Callable:
 
 def requires_multicast_support() -> Callable:
     supported = False
-    if TEST_CUDA:
+    if CUDA_PRESENT:
         from torch._C._autograd import DeviceType
         from torch._C._distributed_c10d import _SymmetricMemory
 
@@ -196,7 +196,7 @@ def requires_multicast_support() -> Callable:
 
 
 def _symm_mem_supported() -> bool:
-    if not TEST_CUDA:
+    if not CUDA_PRESENT:
         return False
     if TEST_WITH_ROCM:
         return any(arch in torch.cuda.get_device_properties(0).gcnArchName for arch in ("gfx942", "gfx950"))

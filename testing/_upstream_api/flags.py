@@ -10,7 +10,7 @@ import sys
 import unittest
 from typing import Callable
 
-from testing._core import devices
+from testing._core import cuda_mapping, devices
 from testing._core.config import DEFAULT_WORLD_SIZE, get_config
 from testing._core.skips import IS_SANDCASTLE  # noqa: F401  (re-exported)
 
@@ -34,11 +34,14 @@ TEST_WITH_ASAN = "ASAN" in get_config().sanitizers
 TEST_WITH_DEV_DBG_ASAN = "DEV_DBG_ASAN" in get_config().sanitizers
 TEST_WITH_TSAN = "TSAN" in get_config().sanitizers
 TEST_WITH_UBSAN = "UBSAN" in get_config().sanitizers
-TEST_CUDA = _present("cuda")
+CUDA_PRESENT = _present("cuda")
+"""A real CUDA device is here (under --map-cuda, TEST_CUDA answers for the mapped device instead):
+what only CUDA hardware has (capabilities, NCCL, symmetric memory) asks this."""
+TEST_CUDA = CUDA_PRESENT or cuda_mapping.active() is not None
 TEST_XPU = _present("xpu")
 TEST_HPU = _present("hpu")
 TEST_MPS = _present("mps")
-TEST_MULTIGPU = TEST_CUDA and _count("cuda") >= 2
+TEST_MULTIGPU = TEST_CUDA and cuda_mapping.cuda_count(_count("cuda")) >= 2
 TEST_PRIVATEUSE1_DEVICE_TYPE = devices.privateuse1_name()
 NATIVE_DEVICES = devices.native_devices()
 

@@ -26,7 +26,7 @@ import torch
 
 from testing._core.config import env_value
 from testing._core import devices as _devices
-from testing._upstream_api.flags import IS_WINDOWS, TEST_CUDA, TEST_WITH_ROCM, TEST_XPU
+from testing._upstream_api.flags import CUDA_PRESENT, IS_WINDOWS, TEST_CUDA, TEST_WITH_ROCM, TEST_XPU
 from testing._core.case_members import DeterministicGuard  # noqa: F401  (upstream's common_utils name)
 from testing._core.lazyval import LazyVal
 from testing._core.skips import skip_but_pass_in_sandcastle_if
@@ -174,8 +174,8 @@ requires_cuda = unittest.skipUnless(TEST_CUDA, "Requires CUDA")
 
 
 def requires_cuda_p2p_access() -> Callable:
-    available = TEST_CUDA and torch.cuda.get_device_capability() >= (8, 0) and torch.cuda.device_count() >= 2
-    count = torch.cuda.device_count() if TEST_CUDA else 0
+    available = CUDA_PRESENT and torch.cuda.get_device_capability() >= (8, 0) and torch.cuda.device_count() >= 2
+    count = torch.cuda.device_count() if CUDA_PRESENT else 0
     for i in range(count - 1):
         if not available:
             break

@@ -1,0 +1,126 @@
+"""``--map-cuda``: tests written with CUDA names run on the selected device.
+
+The configuration, the table's decision and the reports are checked in this process; the mode
+itself (it patches torch.cuda and pushes a torch-function mode for the life of a process) only in
+subprocesses: one run of the CUDA-named sample on CPU ranks with the mode (outcomes, the run's line,
+JUnit, the unmappable API's one line), one without it, one on the fake plug-in device.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers import FIXTURES, ROOT, clean_env
+from testing._core import config as _config
+from testing._core import cuda_install, cuda_mapping, notices, repro
+from testing._runner import cli, failures, junit
+from testing._runner.result import TestReport as Report  # not a test class for pytest
+
+SAMPLE = FIXTURES / "cuda_named" / "cuda_named_sample.py"
+PLUGIN = FIXTURES / "plugin"
+UNMAPPED = "--map-cuda: torch.cuda.memory_allocated has no equivalent on cpu"
+
+
+def run(tmp_path, *args, **env):
+    return subprocess.run([sys.executable, str(ROOT / "run_test.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=tmp_path, env=clean_env(**env), timeout=600)
+
+
+# -- configuration and the table's decision (in process) -------------------------------------
+def test_flag_and_variable_give_the_mode_and_children_inherit_it():
+    argv = ["test_x.py", "--map-cuda", "--device", "cpu", "-v"]
+    assert _config.pop_module_flags(argv) == {"TESTING_MAP_CUDA": "1", "TESTING_DEVICE": "cpu"}
+    assert argv == ["test_x.py", "-v"]
+    config = _config.from_environment({"TESTING_MAP_CUDA": "1", "TESTING_DEVICE": "cpu"})
+    assert config.map_cuda and config.to_environment()["TESTING_MAP_CUDA"] == "1"
+    assert not _config.from_environment({}).map_cuda
+    assert "TESTING_MAP_CUDA" not in _config.from_environment({"TESTING_DEVICE": "cpu"}).to_environment()
+    with pytest.raises(_config.UsageError, match="TESTING_MAP_CUDA must be 0 or 1, got 'yes'"):
+        _config.from_environment({"TESTING_MAP_CUDA": "yes"})
+
+
+def test_mode_without_a_device_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(_config.UsageError, match=r"--map-cuda \(TESTING_MAP_CUDA\) needs a device selection"):
+        _config.validate_device(_config.Config(map_cuda=True))
+    assert cli.main(["--map-cuda", str(SAMPLE)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs a device selection" in err
+
+
+def test_table_decides_what_cuda_means():
+    cpu = cuda_mapping.target_for(_config.Config(device="cpu", map_cuda=True, world_size=3))
+    assert (cpu.device_type, cpu.count, cpu.module, str(cpu.device(2))) == ("cpu", 3, None, "cpu")
+    assert cuda_mapping.target_for(_config.Config(device="cpu", map_cuda=True)).count == _config.DEFAULT_WORLD_SIZE
+    assert cuda_mapping.target_for(_config.Config(device="cpu")) is None  # off unless asked for
+    assert cuda_mapping.target_for(_config.Config(device="cuda", map_cuda=True)) is None
+
+
+def test_device_cuda_ignores_the_mode_and_says_so(monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr(notices, "notice", said.append)
+    monkeypatch.setattr(cuda_install, "_announced_cuda", False)
+    assert cuda_install.install(_config.Config(device="cuda", map_cuda=True)) is None
+    assert cuda_mapping.active() is None and said == [cuda_mapping.NO_EFFECT]
+    assert cuda_mapping.announcement(_config.Config(device="cuda", map_cuda=True)) == cuda_mapping.NO_EFFECT
+
+
+def test_reports_carry_the_mode(tmp_path):
+    config = _config.Config(device="cpu", map_cuda=True)
+    report = Report(id="A.test_b", outcome="passed", file="t.py")
+    path = junit.write(tmp_path, "t", [report], 1.0, suite_properties=cuda_mapping.junit_properties(config))
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert [(p.get("name"), p.get("value")) for p in suite.iter("property")] == [("map_cuda", "cpu")]
+    assert cuda_mapping.junit_properties(_config.Config(device="cpu")) == {}
+    rerun = repro.command(_config.Config(device="cpu", map_cuda=True, runner="run_test.py"), "t.py", "A.test_b")
+    assert rerun == "run_test.py --device cpu --map-cuda t.py -k A.test_b"
+
+
+# -- the mode in test processes and ranks (subprocesses) -------------------------------------
+def test_cuda_named_sample_runs_on_cpu_ranks_and_an_unmappable_api_fails_with_one_line(tmp_path):
+    proc = run(tmp_path, SAMPLE, "--device", "cpu", "--map-cuda", "--xml", "xml")
+    out = proc.stdout
+    said = [line for line in out.splitlines() if "mapped to" in line]  # once per run, before the files
+    assert said == ['CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to cpu (emulated on 4 CPU ranks)'], out
+    assert out.index(said[0]) < out.index("=== ")
+    for test in ("CudaControls.test_controls", "CudaTensors.test_tensors", "CudaDTensor.test_dtensor_from_cuda_tensor",
+                 "CudaDecoratorsCPU.test_only_cuda_cpu", "CudaDecoratorsCPU.test_dtypes_if_cuda_cpu_float32"):
+        assert f"PASSED   {test} " in out, out
+    assert "SKIPPED  CudaDecoratorsCPU.test_skip_cuda_if_cpu" in out  # skipCUDAIf follows the mapping
+    assert "ERROR    UnmappedCudaAPI.test_memory_allocated" in out and f"CudaNotMapped: {UNMAPPED}\n" in out
+    assert "rerun: python" in out and "--device cpu --map-cuda " in out
+    assert out.rstrip().splitlines()[-1] == "5 passed, 1 failed, 1 skipped"
+    suite = ET.parse(tmp_path / "xml" / "cuda_named_sample.xml").getroot().find("testsuite")
+    assert [(p.get("name"), p.get("value")) for p in suite.findall("properties/property")] == [("map_cuda", "cpu")]
+
+
+def module(*args, **env):
+    """The sample run as upstream runs a file (its own command line), in one interpreter."""
+    return subprocess.run([sys.executable, str(SAMPLE), *args, "-v"], capture_output=True, text=True, cwd=ROOT,
+                          env=clean_env(**env), timeout=600)
+
+
+def test_without_the_mode_the_sample_fails_on_cpu_ranks():
+    out = module("--device", "cpu", "-k", "CudaControls", "-k", "CudaTensors", "-k", "Decorators").stderr
+    assert "mapped to" not in out
+    assert "test_controls (__main__.CudaControls.test_controls) ... FAIL" in out
+    assert "torch.cuda.device_count() gives no world" in out
+    assert "test_tensors (__main__.CudaTensors.test_tensors) ... ERROR" in out and "_cuda_setDevice" in out
+    assert "test_only_cuda_cpu) ... skipped 'Only runs on cuda'" in out
+    assert "test_dtypes_if_cuda_cpu_float64) ... FAIL" in out
+
+
+def test_plugin_device_gets_the_mapping_from_its_row():
+    """The fake device holds no tensors, so its run covers the controls (world size from
+    torch.cuda.device_count(), set_device, seeds, streams) and the decorators."""
+    proc = module("--device", "fakedev", "--map-cuda", "-k", "CudaControls", "-k", "Decorators",
+                  PYTHONPATH=f"{ROOT}:{PLUGIN}", TESTING_DEVICE_PLUGINS="fake_device_plugin")
+    out = proc.stderr
+    assert 'CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to fakedev (torch.fakedev)' in out, out
+    assert "test_controls (__main__.CudaControls.test_controls) ... ok" in out
+    assert "test_dtypes_if_cuda_fakedev_float32) ... ok" in out
+    assert "test_only_cuda_fakedev) ... ok" in out
+    assert out.rstrip().endswith("OK (skipped=1)") and proc.returncode == 0

@@ -17,7 +17,7 @@ import pytest
 from helpers import FIXTURES, ROOT, clean_env
 from testing._core import config as _config
 from testing._core import cuda_install, cuda_mapping, notices, repro
-from testing._runner import cli, failures, junit
+from testing._runner import cli, junit
 from testing._runner.result import TestReport as Report  # not a test class for pytest
 
 SAMPLE = FIXTURES / "cuda_named" / "cuda_named_sample.py"

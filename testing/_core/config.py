@@ -257,6 +257,28 @@ def get_config() -> Config:
     return config
 
 
+def adopt_flags(flags: Mapping[str, object], source: str) -> Config:
+    """Another command line's harness options (the pytest plugin's), keyed by this harness's flag
+    names (``--device``, ``--backend``, ``--world-size``, ``--start-method``, ``--timeout``,
+    ``--redirect-upstream``; None = not given). They go into this process's environment as a
+    module's own flags do, so ranks, spawned interpreters and pytest-xdist workers see one
+    selection; then the configuration is read and validated (UsageError on bad input)."""
+    values = {k: v for k, v in flags.items() if v is not None and v is not False}
+    env = {MODULE_FLAGS[k]: str(v) for k, v in values.items() if k in MODULE_FLAGS}
+    if "--timeout" in values:
+        if not float(values["--timeout"]) > 0:  # type: ignore[arg-type]
+            raise UsageError(f"--timeout must be a positive number of seconds, got {values['--timeout']}")
+        env.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=str(values["--timeout"]), TESTING_TIMEOUT_SOURCE=f"{source} --timeout")
+    if values.get("--redirect-upstream"):
+        env["TESTING_REDIRECT"] = "1"
+    config = from_environment({**os.environ, **env})
+    load_plugins(config)
+    validate_device(config)
+    os.environ.update(env)
+    reset_config(config)
+    return config
+
+
 def redirect_requested() -> bool:
     """Whether this process must resolve upstream harness imports here (read before any config is
     validated: a spawned rank re-importing an upstream file needs it first)."""

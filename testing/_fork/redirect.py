@@ -127,6 +127,10 @@ def install() -> None:
         del sys.modules[name]  # imported earlier from torch: later imports must come from here
 
 
+def is_installed() -> bool:
+    return _finder in sys.meta_path
+
+
 def activate(path: str) -> None:
     """Run the upstream file at ``path`` on this harness: report what it lacks (UnsupportedUpstreamAPI),
     else install the redirect here and in every process this one starts."""
@@ -177,6 +181,20 @@ def missing_names(source: str) -> list[str]:
                 if alias.name.startswith(UPSTREAM + ".") and alias.name not in PASS_THROUGH and _target(alias.name) is None:
                     missing.append(alias.name)
     return sorted(set(missing))
+
+
+def imports_upstream(source: str) -> bool:
+    """Whether the source imports upstream's harness anywhere (at import time or inside a test)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+        if any(name == UPSTREAM or name.startswith(UPSTREAM + ".") for name in names):
+            return True
+    return False
 
 
 def check_file(path: str) -> None:

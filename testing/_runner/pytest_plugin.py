@@ -1,8 +1,9 @@
 """pytest plugin (entry point ``pytest11``): pytest as one more way to run tests on this harness.
 
-* Options: ``--redirect-upstream`` (or ``TESTING_REDIRECT=1``, or ini ``testing_redirect = true``)
-  serves ``torch.testing._internal`` imports from this harness for the whole session, before
-  collection, as ``python -m testing FILE`` does; ``--device``, ``--backend``, ``--world-size``,
+* Options: ``--redirect-upstream`` (or ini ``testing_redirect = true``) serves
+  ``torch.testing._internal`` imports from this harness for the whole session, from before
+  collection, as ``python -m testing FILE`` does (``TESTING_REDIRECT=1``: from the first collected
+  file that imports upstream's harness, before it is imported); ``--device``, ``--backend``, ``--world-size``,
   ``--start-method`` and ``--timeout`` are the runner's flags. The values go to the configuration
   (`testing._core.config.adopt_flags`); this plugin reads no environment variable itself.
 * Reports: a distributed test's failure shows the harness's headline, the root-cause rank's
@@ -72,8 +73,8 @@ def _setup(config: Any, options: Any) -> None:
         return
     flags = {flag: getattr(options, dest, None) for dest, flag in _FLAGS.items()}
     flags["--redirect-upstream"] = flags["--redirect-upstream"] or bool(config.getini(_REDIRECT_INI))
-    if not any(value not in (None, False) for value in flags.values()) and not _env_redirect():
-        return  # nothing asked for the harness: leave it lazy (TESTING_* variables still apply)
+    if not any(value not in (None, False) for value in flags.values()):
+        return  # nothing asked for the harness here: leave it lazy (TESTING_* variables still apply)
     setattr(config, _SETUP_DONE, True)
     from testing._core import config as _config
     from testing._fork import redirect
@@ -84,12 +85,6 @@ def _setup(config: Any, options: Any) -> None:
         raise pytest.UsageError(f"testing: {exc}") from None
     if selected.redirect:
         redirect.install()
-
-
-def _env_redirect() -> bool:
-    from testing._core import config as _config
-
-    return _config.redirect_requested()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -105,9 +100,20 @@ def pytest_configure(config: Any) -> None:
 
 
 def _redirected() -> bool:
+    """Whether upstream harness imports resolve here: the option or ini value installed the
+    redirect, or TESTING_REDIRECT=1 asks for it now. The variable is read at the first file that
+    imports upstream's harness, before that file is imported, so that sessions that never see one
+    never import torch for the question."""
     from testing._fork import redirect
 
-    return redirect.is_installed()
+    if redirect.is_installed():
+        return True
+    from testing._core import config as _config
+
+    if not _config.redirect_requested():
+        return False
+    redirect.install()
+    return True
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,96 @@
+"""pytest over unmodified upstream files (docs/pytest.md): with --redirect-upstream they run on this
+harness with run_test.py's ids and outcomes, JUnit failure vs error agrees with run_test.py --xml,
+a rank failure's report leads with the headline; without it, one warning line names the option."""
+
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers import FIXTURES, ROOT, clean_env
+
+SAMPLE = FIXTURES / "pytest" / "upstream_pytest_sample.py"
+# (class, test) -> JUnit kind ("" = passed), the same under both runners
+EXPECTED = {
+    ("TestPlainSample", "test_square_n_1"): "",
+    ("TestPlainSample", "test_square_n_2"): "",
+    ("TestPlainSample", "test_assertion"): "failure",
+    ("TestPlainSample", "test_raises"): "error",
+    ("TestPlainSample", "test_skip"): "skipped",
+    ("TestDeviceSampleCPU", "test_ones_cpu"): "",
+    ("TestRanksSample", "test_all_reduce"): "",
+    ("TestRanksSample", "test_rank_asserts"): "failure",
+    ("TestRanksSample", "test_rank_raises"): "error",
+    ("TestRanksSample", "test_rank_exits_early"): "failure",
+}
+
+
+def run(cwd, *args, timeout=300, **env):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=clean_env(**env))
+
+
+def junit_kinds(path) -> dict:
+    return {(case.get("classname").rsplit(".", 1)[-1], case.get("name")): "".join(child.tag for child in case
+                                                                              if child.tag != "properties")
+            for case in ET.parse(path).getroot().iter("testcase")}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The sample (copied, so pytest's cache stays in a temp dir) under pytest and under run_test.py."""
+    work = tmp_path_factory.mktemp("pytest_plugin")
+    sample = shutil.copy(SAMPLE, work / "test_upstream_sample.py")
+    under_pytest = run(work, "-m", "pytest", "-p", "cacheprovider", "-o", "cache_dir=cache", "--rootdir", work,
+                       sample, "--redirect-upstream", "--device", "cpu", "--junitxml", work / "pytest.xml")
+    under_runner = run(work, ROOT / "run_test.py", "--device", "cpu", sample, "--xml", work / "xml")
+    return work, under_pytest, under_runner
+
+
+def test_pytest_gives_run_tests_ids_and_junit_kinds(both):
+    work, under_pytest, under_runner = both
+    assert under_pytest.returncode == 1 and under_runner.returncode == 1, under_pytest.stdout[-3000:]
+    assert "torch/testing/_internal" not in under_pytest.stdout  # ran on this harness, not torch's
+    (runner_xml,) = (work / "xml").iterdir()
+    assert junit_kinds(work / "pytest.xml") == junit_kinds(runner_xml) == EXPECTED
+
+
+def test_a_rank_failure_reads_headline_traceback_then_knock_ons(both):
+    _, under_pytest, _ = both
+    block = under_pytest.stdout.split("_ TestRanksSample.test_rank_raises _", 1)[1].split("\n___", 1)[0]
+    lines = block.strip("_ \n").splitlines()
+    assert lines[0] == "rank 1: ValueError: wombat before all_reduce", block
+    assert lines[1] == "Traceback (most recent call last):" and 'raise ValueError("wombat before all_reduce")' in block
+    assert "testing/_ranks" not in block and "testing/_core" not in block  # harness frames hidden
+    assert re.search(r"^  rank 0 \(knock-on\): RuntimeError: .*(Connection|peer)", block, re.M), block
+    assert "Process 1 exited with error code" not in block  # upstream's text stays in run_test's JUnit
+
+
+def test_last_failed_k_and_x_select_as_pytest_does(both):
+    work, _, _ = both
+    proc = run(work, "-m", "pytest", "-p", "cacheprovider", "-o", "cache_dir=cache", "--rootdir", work,
+               work / "test_upstream_sample.py", "--redirect-upstream", "--device", "cpu",
+               "--lf", "-x", "-k", "TestRanksSample", "-q")
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert re.search(r"^1 failed, \d+ deselected", proc.stdout.splitlines()[-1]), proc.stdout[-2000:]
+    assert "TestRanksSample::test_rank_asserts" in proc.stdout
+
+
+def test_without_the_redirect_one_line_names_the_option(tmp_path):
+    sample = shutil.copy(FIXTURES / "pytest" / "upstream_import_in_test.py", tmp_path / "test_upstream_sample.py")
+    proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", sample)
+    warnings = [line for line in proc.stdout.splitlines() if "--redirect-upstream" in line]
+    assert warnings == ["testing: test_upstream_sample.py imports torch.testing._internal and runs on torch's own "
+                        "harness; add --redirect-upstream (or TESTING_REDIRECT=1) to run it on this harness"], proc.stdout
+
+
+def test_bad_option_values_are_one_line_usage_errors():
+    from testing._core import config
+
+    with pytest.raises(config.UsageError, match="--world-size"):
+        config.adopt_flags({"--world-size": "0"}, "pytest")
+    with pytest.raises(config.UsageError, match="--timeout must be a positive"):
+        config.adopt_flags({"--timeout": -1.0}, "pytest")

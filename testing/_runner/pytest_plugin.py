@@ -47,19 +47,19 @@ def pytest_addoption(parser: Any) -> None:
     group.addoption("--redirect-upstream", action="store_true", default=False, dest="testing_redirect",
                     help="run files that import torch.testing._internal on this harness (also TESTING_REDIRECT=1 "
                          "or ini testing_redirect = true)")
-    group.addoption("--device", dest="testing_device", default=None,
+    group.addoption("--device", dest="testing_device", default=None, metavar="NAME",
                     help="device type: cpu (CPU ranks, emulating accelerators), cuda, xpu, hpu or a plug-in name")
-    group.addoption("--backend", dest="testing_backend", default=None,
+    group.addoption("--backend", dest="testing_backend", default=None, metavar="NAME",
                     help="collective backend to use instead of the device table's")
-    group.addoption("--world-size", dest="testing_world_size", default=None,
+    group.addoption("--world-size", dest="testing_world_size", default=None, metavar="N",
                     help="rank count for tests that do not fix their own")
-    group.addoption("--start-method", dest="testing_start_method", default=None,
+    group.addoption("--start-method", dest="testing_start_method", default=None, metavar="METHOD",
                     help="how rank processes start: zygote (default) or spawn")
     try:  # pytest-timeout owns --timeout where it is installed; --rank-timeout always works
-        group.addoption("--timeout", "--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None,
+        group.addoption("--timeout", "--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None, metavar="SECONDS",
                         help="a distributed test's rank timeout in seconds (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
     except ValueError:
-        group.addoption("--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None,
+        group.addoption("--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None, metavar="SECONDS",
                         help="a distributed test's rank timeout in seconds (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
     parser.addini(_REDIRECT_INI, type="bool", default=False,
                   help="run files that import torch.testing._internal on this harness (as --redirect-upstream)")

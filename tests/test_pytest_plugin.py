@@ -80,8 +80,11 @@ def test_last_failed_k_and_x_select_as_pytest_does_with_the_ini_option(both):
 
 
 def test_without_the_redirect_one_line_names_the_option(tmp_path):
-    sample = shutil.copy(FIXTURES / "pytest" / "upstream_import_in_test.py", tmp_path / "test_upstream_sample.py")
-    proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", sample)
+    shutil.copy(FIXTURES / "pytest" / "upstream_plain_sample.py", tmp_path / "test_upstream_sample.py")
+    # a file that imports upstream's harness only inside a test (an oracle, say) is not named
+    (tmp_path / "test_oracle_inside.py").write_text(
+        "def test_oracle():\n    from torch.testing._internal.common_utils import TestCase\n")
+    proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", tmp_path)
     warnings = [line for line in proc.stdout.splitlines() if "--redirect-upstream" in line]
     assert warnings == ["testing: test_upstream_sample.py imports torch.testing._internal and runs on torch's own "
                         "harness; add --redirect-upstream (or TESTING_REDIRECT=1) to run it on this harness"], proc.stdout

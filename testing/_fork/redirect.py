@@ -183,18 +183,22 @@ def missing_names(source: str) -> list[str]:
     return sorted(set(missing))
 
 
-def imports_upstream(source: str) -> bool:
-    """Whether the source imports upstream's harness anywhere (at import time or inside a test)."""
+def upstream_imports(source: str) -> str:
+    """Where the source imports upstream's harness: "import" (at import time: its tests stand on
+    it), "tests" (only inside functions), or "" (nowhere, or the source does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return False
-    for node in ast.walk(tree):
+        return ""
+
+    def imports(node: ast.AST) -> bool:
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
             [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
-        if any(name == UPSTREAM or name.startswith(UPSTREAM + ".") for name in names):
-            return True
-    return False
+        return any(name == UPSTREAM or name.startswith(UPSTREAM + ".") for name in names)
+
+    if any(imports(node) for node in _import_time_nodes(tree)):
+        return "import"
+    return "tests" if any(imports(node) for node in ast.walk(tree)) else ""
 
 
 def check_file(path: str) -> None:

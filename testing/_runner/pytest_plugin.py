@@ -10,8 +10,8 @@
   traceback without the harness's frames, and the knock-on ranks one line each (the runner's
   failures block, `failures.failure_block`); pytest's ``--junitxml`` writes ``<failure>`` or
   ``<error>`` by the rule ``run_test.py --xml`` uses (`classify`).
-* A collected file that imports upstream's harness while the redirect is off gets one warning line
-  naming the option; with the redirect on, what such a file needs and the harness lacks is its
+* A collected file that imports upstream's harness at import time while the redirect is off gets
+  one warning line naming the option; with the redirect on, what such a file needs and the harness lacks is its
   collection error ("unsupported upstream API").
 * The harness's notices go to pytest's terminal summary: collection imports the test modules in
   pytest's process, where the notices are kept; without this they would sit in captured stderr.
@@ -130,10 +130,12 @@ def pytest_make_collect_report(collector: Any) -> Any:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return (yield)
-    if not redirect.imports_upstream(source):
+    where = redirect.upstream_imports(source)
+    if not where:
         return (yield)
     if not _redirected():
-        getattr(collector.config, _UPSTREAM_FILES, []).append(collector.nodeid)
+        if where == "import":  # its tests stand on torch's harness (an import inside a test may be an oracle)
+            getattr(collector.config, _UPSTREAM_FILES, []).append(collector.nodeid)
         return (yield)
     try:
         redirect.check_file(str(path))
@@ -148,10 +150,11 @@ def pytest_collection_finish(session: Any) -> None:
     found = getattr(session.config, _UPSTREAM_FILES, [])
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if found and reporter is not None:
-        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
-        reporter.write_line(
-            f"testing: {found[0]}{more} imports torch.testing._internal and runs on torch's own harness; "
-            "add --redirect-upstream (or TESTING_REDIRECT=1) to run it on this harness", yellow=True)
+        what = (f"{found[0]} imports torch.testing._internal and runs" if len(found) == 1 else
+                f"{found[0]} and {len(found) - 1} more files import torch.testing._internal and run")
+        reporter.write_line(f"testing: {what} on torch's own harness; add --redirect-upstream (or "
+                            f"TESTING_REDIRECT=1) to run {'it' if len(found) == 1 else 'them'} on this harness",
+                            yellow=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -3,27 +3,28 @@
 * Options: ``--redirect-upstream`` (or ini ``testing_redirect = true``) serves
   ``torch.testing._internal`` imports from this harness for the whole session, from before
   collection, as ``python -m testing FILE`` does (``TESTING_REDIRECT=1``: from the first collected
-  file that imports upstream's harness, before it is imported); ``--device``, ``--backend``, ``--world-size``,
-  ``--start-method`` and ``--timeout`` are the runner's flags. The values go to the configuration
+  file that imports upstream's harness, before it is imported); ``--device``, ``--backend``,
+  ``--world-size``, ``--start-method`` and ``--timeout`` are the runner's flags. The values go to the configuration
   (`testing._core.config.adopt_flags`); this plugin reads no environment variable itself.
 * Reports: a distributed test's failure shows the harness's headline, the root-cause rank's
   traceback without the harness's frames, and the knock-on ranks one line each (the runner's
   failures block, `failures.failure_block`); pytest's ``--junitxml`` writes ``<failure>`` or
   ``<error>`` by the rule ``run_test.py --xml`` uses (`classify`).
 * A collected file that imports upstream's harness at import time while the redirect is off gets
-  one warning line naming the option; with the redirect on, what such a file needs and the harness lacks is its
-  collection error ("unsupported upstream API").
+  one warning line naming the option; with the redirect on, what such a file needs and the harness
+  lacks is its collection error ("unsupported upstream API").
 * The harness's notices go to pytest's terminal summary: collection imports the test modules in
   pytest's process, where the notices are kept; without this they would sit in captured stderr.
 
-Nothing here imports torch unless an option asks for the harness, so pytest sessions of other
-projects in the same environment pay nothing for the entry point.
+Nothing here imports torch unless an option asks for the harness or a collected file imports
+upstream's harness, so pytest sessions of other projects in the same environment pay nothing for
+the entry point.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Optional
+import importlib.util
+from typing import Any
 
 import pytest
 
@@ -55,12 +56,11 @@ def pytest_addoption(parser: Any) -> None:
                     help="rank count for tests that do not fix their own")
     group.addoption("--start-method", dest="testing_start_method", default=None, metavar="METHOD",
                     help="how rank processes start: zygote (default) or spawn")
-    try:  # pytest-timeout owns --timeout where it is installed; --rank-timeout always works
-        group.addoption("--timeout", "--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None, metavar="SECONDS",
-                        help="a distributed test's rank timeout in seconds (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
-    except ValueError:
-        group.addoption("--rank-timeout", dest=_TIMEOUT_DEST, type=float, default=None, metavar="SECONDS",
-                        help="a distributed test's rank timeout in seconds (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
+    # pytest-timeout owns --timeout where it is installed (two plugins may not both define it);
+    # --rank-timeout always works
+    names = ("--rank-timeout",) if importlib.util.find_spec("pytest_timeout") else ("--timeout", "--rank-timeout")
+    group.addoption(*names, dest=_TIMEOUT_DEST, type=float, default=None, metavar="SECONDS",
+                    help="a distributed test's rank timeout in seconds (DISTRIBUTED_TESTS_DEFAULT_TIMEOUT)")
     parser.addini(_REDIRECT_INI, type="bool", default=False,
                   help="run files that import torch.testing._internal on this harness (as --redirect-upstream)")
 

@@ -97,3 +97,12 @@ def test_bad_option_values_are_one_line_usage_errors():
         config.adopt_flags({"--world-size": "0"}, "pytest")
     with pytest.raises(config.UsageError, match="--timeout must be a positive"):
         config.adopt_flags({"--timeout": -1.0}, "pytest")
+
+
+def test_with_the_redirect_what_the_harness_lacks_is_the_files_collection_error(tmp_path):
+    sample = shutil.copy(FIXTURES / "upstream_unsupported.py", tmp_path / "test_unsupported.py")
+    proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "--redirect-upstream", sample)
+    assert proc.returncode == 2, proc.stdout[-2000:]  # pytest: interrupted by a collection error
+    assert ("testing: error: unsupported upstream API: torch.testing._internal.common_distributed."
+            "DynamoDistributedSingleProcTestCase, torch.testing._internal.common_utils.skipIfNoSuchThing, "
+            "torch.testing._internal.hop_db (not provided by testing") in proc.stdout, proc.stdout[-2000:]

@@ -90,9 +90,17 @@ def test_without_the_redirect_one_line_names_the_option(tmp_path):
                         "harness; add --redirect-upstream (or TESTING_REDIRECT=1) to run it on this harness"], proc.stdout
 
 
-def test_bad_option_values_are_one_line_usage_errors():
+def test_options_reach_the_configuration_and_bad_values_are_usage_errors(monkeypatch):
     from testing._core import config
 
+    for name in ("TESTING_WORLD_SIZE", "DISTRIBUTED_TESTS_DEFAULT_TIMEOUT", "TESTING_TIMEOUT_SOURCE"):
+        monkeypatch.setenv(name, "")  # restored after the test (adopt_flags writes the environment)
+    try:
+        adopted = config.adopt_flags({"--world-size": "3", "--timeout": 5.0, "--device": None}, "pytest")
+        assert (adopted.world_size, adopted.timeout, adopted.timeout_source) == (3, 5.0, "pytest --timeout")
+        assert config.get_config() is adopted  # ranks and spawned interpreters read the same
+    finally:
+        config.reset_config(None)
     with pytest.raises(config.UsageError, match="--world-size"):
         config.adopt_flags({"--world-size": "0"}, "pytest")
     with pytest.raises(config.UsageError, match="--timeout must be a positive"):

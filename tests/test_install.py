@@ -3,6 +3,7 @@ torch"): setup.py accepts every torch from 2.13 on, pre-release and local builds
 keeps a fork's build; the version table maps a development build to the nearest release it knows."""
 
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -41,8 +42,9 @@ def test_torch_requirement_accepts_fork_nightly_and_local_builds():
 def test_pip_keeps_an_installed_local_build_of_torch(tmp_path):
     """A stand-in torch 2.16.0a0+gitabc (its dist-info alone) is what pip sees installed; resolving
     the package offline must install nothing but the package itself."""
-    pytest.importorskip("pip", reason="pip is not installed in this environment (the check asks pip)")
-    pytest.importorskip("setuptools", reason="building the package's metadata offline needs setuptools here")
+    for needed, why in (("pip", "the check asks pip"), ("setuptools", "pip builds the package's metadata with it, offline")):
+        if importlib.util.find_spec(needed) is None:  # not imported: setuptools would replace distutils here
+            pytest.skip(f"{needed} is not installed in this environment ({why})")
     standin = tmp_path / "site" / "torch-2.16.0a0+gitabc.dist-info"
     standin.mkdir(parents=True)
     (standin / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 2.16.0a0+gitabc\n")

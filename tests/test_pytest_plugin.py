@@ -79,6 +79,15 @@ def test_last_failed_k_and_x_select_as_pytest_does_with_the_ini_option(both):
     assert "rank 1: AssertionError: Tensor-likes are not close!" in proc.stdout.splitlines()  # on this harness
 
 
+def test_spawned_ranks_resolve_upstream_imports_here_too(both):
+    """--start-method spawn (and pytest-xdist, where forking is unsafe): each rank is a fresh
+    interpreter that re-imports the upstream file; its harness imports must be redirected there too."""
+    work, _, _ = both
+    proc = run(work, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", work, work / "test_upstream_sample.py",
+               "--redirect-upstream", "--device", "cpu", "--start-method", "spawn", "-k", "test_all_reduce", "-q")
+    assert proc.returncode == 0 and "1 passed" in proc.stdout.splitlines()[-1], proc.stdout[-3000:]
+
+
 def test_without_the_redirect_one_line_names_the_option(tmp_path):
     shutil.copy(FIXTURES / "pytest" / "upstream_plain_sample.py", tmp_path / "test_upstream_sample.py")
     # a file that imports upstream's harness only inside a test (an oracle, say) is not named

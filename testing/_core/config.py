@@ -312,6 +312,16 @@ def _running_under_pytest(argv: list[str]) -> bool:
 _config: Optional[Config] = None
 
 
+def _settle(config: Config) -> None:
+    """Plug-ins loaded, the device selection validated, the CUDA mapping in place when asked for."""
+    load_plugins(config)
+    validate_device(config)
+    if config.map_cuda:  # before test modules import: their module-level torch.cuda calls are mapped too
+        from testing._core import cuda_install
+
+        cuda_install.install(config)
+
+
 def get_config() -> Config:
     """The process's configuration, parsed on first use.
 
@@ -327,18 +337,34 @@ def get_config() -> Config:
             for env_name, value in pop_module_flags(sys.argv).items():
                 os.environ[env_name] = value
         config = from_environment(os.environ)
-        load_plugins(config)
-        validate_device(config)
-        if config.map_cuda:  # before test modules import: their module-level torch.cuda calls are mapped too
-            from testing._core import cuda_install
-
-            cuda_install.install(config)
+        _settle(config)
     except UsageError as exc:
         if _running_under_pytest(sys.argv):
             raise
         print(f"testing: error: {exc}", file=sys.stderr)
         sys.exit(2)
     _config = config
+    return config
+
+
+def adopt_flags(flags: Mapping[str, object], source: str) -> Config:
+    """Another command line's harness options (the pytest plugin's), keyed by this harness's flag
+    names (``--device``, ``--backend``, ``--world-size``, ``--start-method``, ``--timeout``,
+    ``--redirect-upstream``; None = not given). They go into this process's environment as a
+    module's own flags do, so ranks, spawned interpreters and pytest-xdist workers see one
+    selection; then the configuration is read and validated (UsageError on bad input)."""
+    values = {k: v for k, v in flags.items() if v is not None and v is not False}
+    env = {MODULE_FLAGS[k]: "1" if v is True else str(v) for k, v in values.items() if k in MODULE_FLAGS}
+    if "--timeout" in values:
+        if not float(values["--timeout"]) > 0:  # type: ignore[arg-type]
+            raise UsageError(f"--timeout must be a positive number of seconds, got {values['--timeout']}")
+        env.update(DISTRIBUTED_TESTS_DEFAULT_TIMEOUT=str(values["--timeout"]), TESTING_TIMEOUT_SOURCE=f"{source} --timeout")
+    if values.get("--redirect-upstream"):
+        env["TESTING_REDIRECT"] = "1"
+    config = from_environment({**os.environ, **env})
+    _settle(config)
+    os.environ.update(env)
+    reset_config(config)
     return config
 
 

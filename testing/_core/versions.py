@@ -16,6 +16,7 @@ report) exactly as upstream's module lacks them.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, NamedTuple, Optional
 
 Release = tuple[int, ...]
@@ -57,10 +58,46 @@ def build() -> str:
     return str(torch.__version__)
 
 
+# The release series whose upstream harness this one is checked against (bench/torch_matrix.sh).
+KNOWN_SERIES: tuple[Release, ...] = ((2, 13), (2, 14), (2, 15))
+
+
+def is_final(version: str) -> bool:
+    """A final release (``2.15.0``, ``2.15.0+xpu``, ``2.15.0+cu132``), not a pre-release, dev or
+    source build (``2.16.0a0+git1a2b3c4``, ``2.15.0rc1``, ``2.15.0.dev20260101``, ``2.15.0+git...``)."""
+    public, _, local = version.partition("+")
+    return bool(re.fullmatch(r"\d+(\.\d+)*", public)) and not local.startswith("git")
+
+
+def follows(version: str) -> Release:
+    """The release whose harness behaviour a torch ``version`` gets: its own release in a known
+    series (``2.13.0a0+git...`` -> 2.13, ``2.14.1`` -> 2.14.1); beyond the newest known series the
+    newest (``2.16.0a0+git...`` -> 2.15), before the oldest the oldest."""
+    found = parse(version)
+    newest, oldest = KNOWN_SERIES[-1], KNOWN_SERIES[0]
+    if found[:2] > newest:
+        return newest + (0,)
+    if found[:2] < oldest:
+        return oldest + (0,)
+    return found
+
+
+def _label(release: Release) -> str:
+    return ".".join(map(str, release[:2]))
+
+
 @functools.lru_cache(maxsize=None)
 def installed() -> Release:
-    """The installed torch's release, parsed once."""
-    return parse(build())
+    """The installed torch's release (for a development build, the release it follows: said once)."""
+    version = build()
+    found = follows(version)
+    if not is_final(version) or found[:2] != parse(version)[:2]:
+        from testing._core import notices
+
+        kind = "a development build" if not is_final(version) else "not a release the harness knows"
+        notices.notice(f"torch {version} is {kind}; the harness follows torch {_label(found)}'s harness "
+                       f"(the nearest release it knows: {', '.join(map(_label, KNOWN_SERIES))})")
+    return found
 
 
 def release() -> str:

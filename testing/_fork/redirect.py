@@ -142,19 +142,32 @@ def install() -> None:
         del sys.modules[name]  # imported earlier from torch: later imports must come from here
 
 
-def activate(path: str) -> list[str]:
-    """Run the upstream file at ``path`` on this harness: report what it lacks at import time
-    (UnsupportedUpstreamAPI), else install the redirect here and in every process this one starts.
-    Returns the missing names that import as placeholders (said once, in a notice)."""
-    from testing._core import config, notices
+def is_installed() -> bool:
+    return _finder in sys.meta_path
+
+
+def admit(path: str) -> list[str]:
+    """Check the upstream file at ``path`` (UnsupportedUpstreamAPI when it cannot load) and register
+    the missing names it imports as placeholders (said once, in a notice); returns them."""
+    from testing._core import notices
 
     placeholders = check_file(path)
     for name in placeholders:
         _placeholders.setdefault(name, Placeholder(name))
-    config.export_redirect(placeholders)
-    install()
     if placeholders:
         notices.notice(placeholder_notice(path, placeholders))
+    return placeholders
+
+
+def activate(path: str) -> list[str]:
+    """Run the upstream file at ``path`` on this harness: report what it lacks at import time
+    (UnsupportedUpstreamAPI), else install the redirect here and in every process this one starts.
+    Returns the missing names that import as placeholders (said once, in a notice)."""
+    from testing._core import config
+
+    placeholders = admit(path)
+    config.export_redirect(placeholders)
+    install()
     return placeholders
 
 
@@ -202,6 +215,24 @@ def missing_names(source: str) -> list[str]:
                 if alias.name.startswith(UPSTREAM + ".") and alias.name not in PASS_THROUGH and _target(alias.name) is None:
                     missing.append(alias.name)
     return sorted(set(missing))
+
+
+def upstream_imports(source: str) -> str:
+    """Where the source imports upstream's harness: "import" (at import time: its tests stand on
+    it), "tests" (only inside functions), or "" (nowhere, or the source does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+
+    def imports(node: ast.AST) -> bool:
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+        return any(name == UPSTREAM or name.startswith(UPSTREAM + ".") for name in names)
+
+    if any(imports(node) for node in _import_time_nodes(tree)):
+        return "import"
+    return "tests" if any(imports(node) for node in ast.walk(tree)) else ""
 
 
 def _bound_names(tree: ast.AST, missing: list[str]) -> dict[str, str]:

@@ -291,7 +291,10 @@ class SpawnLauncher:
 
     def start(self, rank: int, target: RankTarget) -> RankProcess:
         reader, writer = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=_spawned_rank, args=(rank, target, writer), name=f"process {rank}")
+        # the target goes pickled, so the child unpickles it (importing the test's module) only
+        # after _spawned_rank has set up how upstream harness imports resolve there
+        pickled = multiprocessing.reduction.ForkingPickler.dumps(target)
+        process = self._context.Process(target=_spawned_rank, args=(rank, bytes(pickled), writer), name=f"process {rank}")
         process.start()
         writer.close()
         self._procs[process.pid] = process
@@ -311,8 +314,14 @@ class SpawnLauncher:
         self._procs.clear()
 
 
-def _spawned_rank(rank: int, target: RankTarget, channel: Connection) -> None:
+def _spawned_rank(rank: int, pickled_target: bytes, channel: Connection) -> None:
     signals.die_with_parent()
+    from testing._core import config
+    from testing._fork import redirect
+
+    if config.redirect_requested():  # an unmodified upstream file (pytest, python -m testing): as in the parent
+        redirect.install()
+    target: RankTarget = pickle.loads(pickled_target)
     target(rank, channel)
 
 

@@ -71,6 +71,18 @@ def _body(report: TestReport, style: str) -> str:
     return text if style == "long" else trim_traceback(text)
 
 
+def failure_block(report: TestReport, style: str) -> list[str]:
+    """A failed test's block (without the header naming the test): its headline, the root-cause
+    traceback in ``style`` (short or long), the knock-on ranks in a line each. The runner's failures
+    section and pytest's report (the plugin) both print it."""
+    lines = [report.message]
+    body = _body(report, style)
+    if body:
+        lines.append(body)
+    lines += ["  " + line for line in _echo_lines(report)]
+    return lines
+
+
 def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, config: Config) -> None:
     """``config`` is the runner's: its ``runner`` and flags make each failure's ``rerun:`` line."""
     if style == "no" or not failures:
@@ -82,11 +94,7 @@ def write_failures(write: Callable[[str], None], failures: list[TestReport], sty
             write(f"{report.file}::{report.id}: {report.message}")
             continue
         write(f"_____ {report.file}::{report.id} _____")
-        write(report.message)
-        body = _body(report, style)
-        if body:
-            write(body)
-        for line in _echo_lines(report):
-            write("  " + line)
+        for line in failure_block(report, style):
+            write(line)
         if not report.id.startswith("<") and config.print_repro:
             write(f"rerun: {repro.command(config, report.file, report.subtest_of or report.id)}")

@@ -1,6 +1,7 @@
 """JUnit XML from TestReports: one file per test file, one <testcase> per test id or subtest.
 
-Mapping: passed -> bare testcase; failed -> <failure>; error -> <error>; skipped -> <skipped>;
+Mapping: passed -> bare testcase; failed or error -> <failure> or <error> as `classify` says (an
+assertion, a crash or an early exit fails, any other exception errs); skipped -> <skipped>;
 expected failure -> <skipped type="xfail">; unexpected success -> <failure type="xpass">;
 a file that could not be imported -> one testcase named after the file with an <error>.
 """
@@ -11,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from testing._runner import classify
 from testing._runner.result import TestReport
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -40,13 +42,14 @@ def write(directory: Path, module: str, reports: list[TestReport], wall: float, 
         classname = f"{module}.{class_name}" if name else module  # a file-level error: no class
         case = ET.SubElement(suite, "testcase", classname=classname, name=name or report.id,
                              time=f"{report.duration:.3f}")
-        if report.outcome in ("failed", "xpass"):
+        if report.outcome == "xpass":
             counts["failures"] += 1
-            child = ET.SubElement(case, "failure", message=_clean(report.message), type="xpass" if report.outcome == "xpass" else "failure")
+            child = ET.SubElement(case, "failure", message=_clean(report.message), type="xpass")
             child.text = _clean(report.details)
-        elif report.outcome == "error":
-            counts["errors"] += 1
-            child = ET.SubElement(case, "error", message=_clean(report.message), type="error")
+        elif report.outcome in ("failed", "error"):  # failure or error by classify's rule, as pytest's JUnit
+            kind = classify.kind_of_outcome(report.outcome, report.ranks)
+            counts["failures" if kind == classify.FAILURE else "errors"] += 1
+            child = ET.SubElement(case, kind, message=_clean(report.message), type=kind)
             child.text = _clean(report.details)
         elif report.outcome in ("skipped", "xfail"):
             counts["skipped"] += 1

@@ -15,7 +15,7 @@
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
-venvs=${VENVS:-${TMPDIR:-/tmp}/torch_matrix_venvs}
+venvs=${VENVS:-${TMPDIR:-/tmp}/testing-venvs}
 seed=test/distributed/fsdp/test_fsdp_dtensor_state_dict.py
 suite=(tests/test_conformance.py tests/test_differences.py tests/test_upstream_files.py)
 deps=(expecttest==0.3.0 numpy==2.4.6 pytest==9.0.3 junitparser==5.0.3)

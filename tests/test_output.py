@@ -3,6 +3,7 @@ warnings summary with its count, ranks and tests; one repro line that, run, reru
 on the same device; interrupt counts that include the running file; bad world sizes refused at once.
 """
 
+import os
 import shlex
 import signal
 import subprocess
@@ -228,9 +229,12 @@ def test_summary_names_count_ranks_and_tests():
     from testing._core.warnings_log import WarningRecord
     from testing._runner.warnings_summary import summary_lines
 
-    records = [WarningRecord("UserWarning", "m", "/x/site-packages/torch/a.py", 7, 2, [0, 1], ["C.t1"]),
-               WarningRecord("UserWarning", "m", "/x/site-packages/torch/a.py", 7, 3, [2, 3, -1], ["C.t2"]),
-               WarningRecord("FutureWarning", "f", "/x/site-packages/torch/b.py", 1, 1, [2], [])]
+    import torch
+
+    site = os.path.dirname(os.path.dirname(torch.__file__))  # this install's folder, shortened in the summary
+    records = [WarningRecord("UserWarning", "m", f"{site}/torch/a.py", 7, 2, [0, 1], ["C.t1"]),
+               WarningRecord("UserWarning", "m", f"{site}/torch/a.py", 7, 3, [2, 3, -1], ["C.t2"]),
+               WarningRecord("FutureWarning", "f", f"{site}/torch/b.py", 1, 1, [2], [])]
     assert summary_lines(records)[1:] == [
         "=" * 30 + " warnings summary " + "=" * 30,
         "torch/a.py:7: UserWarning: m",

@@ -115,9 +115,9 @@ UNITTEST_FLAGS = {"-v", "-q", "-f", "-c", "-b", "-k", "--locals", "--verbose", "
 
 def check_module_args(args: list[str]) -> None:
     """A module's command line: the harness's flags, then unittest's."""
-    from testing._core import config
+    from testing._runner import run_tests_flags
 
-    _, rest = config.module_parser().parse_known_args(args)
+    _, rest = run_tests_flags.run_tests_parser().parse_known_args(args)
     for token in rest:
         assert not token.startswith("-") or token in UNITTEST_FLAGS, f"not a module flag: {token}"
 

@@ -110,6 +110,7 @@ class DeviceTypeTestBase(TestCase):
         def instantiated_test(self, param_kwargs=param_kwargs):
             saved = (self.precision, self.rel_tol)
             try:
+                _apply_precision_overrides(self, fn, param_kwargs)
                 return fn(self, **param_kwargs)
             finally:
                 self.precision, self.rel_tol = saved
@@ -117,6 +118,17 @@ class DeviceTypeTestBase(TestCase):
         if hasattr(cls, test_name):
             raise AssertionError(f"Redefinition of test {test_name}")
         setattr(cls, test_name, instantiated_test)
+
+
+def _apply_precision_overrides(test_case: TestCase, fn: Callable, param_kwargs: dict) -> None:
+    """Upstream's precisionOverride / toleranceOverride (the latter wins) for the test's dtype."""
+    dtype = param_kwargs.get("dtypes", param_kwargs.get("dtype"))
+    if not dtype:
+        return
+    test_case.precision = getattr(fn, "precision_overrides", {}).get(dtype, test_case.precision)
+    overrides = getattr(fn, "tolerance_overrides", None)
+    if overrides is not None and dtype in overrides:
+        test_case.precision, test_case.rel_tol = overrides[dtype]
 
 
 def _make_base(row: _devices.DeviceType) -> type:

@@ -55,7 +55,12 @@ from testing._upstream_api.dist_utils import (
 )
 from testing._upstream_api.suite_tempdirs import cleanup_temp_dir, initialize_temp_directories
 from testing._helpers.composable import SaveForwardInputsModel, SaveForwardInputsModule
-from testing._ranks.dist_base import DistributedTestBase, DynamoDistributedMultiProcTestCase, _dynamo_dist_per_rank_init
+from testing._ranks.dist_base import (
+    DistributedTestBase,
+    DynamoDistributedMultiProcTestCase,
+    DynamoDistributedSingleProcTestCase,
+    _dynamo_dist_per_rank_init,
+)
 
 __all__ = [
     "MultiProcessTestCase", "TEST_SKIPS", "TestSkip", "skip_if_lt_x_gpu", "skip_if_no_gpu",
@@ -70,7 +75,7 @@ __all__ = [
     "skip_if_rocm_multiprocess", "skip_if_rocm_ver_lessthan_multiprocess", "skip_if_small_worldsize", "skip_if_win32",
     "sm_is_or_higher_than", "tp_transports", "verify_ddp_error_logged", "with_dist_debug_levels",
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
-    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init", "cleanup_temp_dir",
+    "DynamoDistributedMultiProcTestCase", "DynamoDistributedSingleProcTestCase", "_dynamo_dist_per_rank_init", "cleanup_temp_dir",
     "initialize_temp_directories",
 ]
 

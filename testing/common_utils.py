@@ -67,6 +67,9 @@ from testing._upstream_api.upstream_utils import (
 from testing._upstream_api.opinfo_support import (
     GRADCHECK_NONDET_TOL,
     IS_ARM64,
+    MI200_ARCH,
+    TEST_NVMATH,
+    skipIfNoNvmath,
     IS_PPC,
     MACOS_VERSION,
     OPINFO_SAMPLE_INPUT_INDEX,
@@ -110,7 +113,7 @@ __all__ = [
     "requires_cuda", "requires_cuda_p2p_access", "retry_on_connect_failures", "runOnRocmArch", "skipIfRocm",
     "skipIfRocmArch", "skipIfRocmVersionLessThan", "skipIfTorchDynamo", "skipIfWindows", "skipIfXpu",
     "suppress_warnings", "wrapSwapTensorsTest", "xfailIf", "xfailIfTorchDynamo",
-    "GRADCHECK_NONDET_TOL", "IS_ARM64", "IS_PPC", "MACOS_VERSION", "OPINFO_SAMPLE_INPUT_INDEX", "TEST_SCIPY",
+    "GRADCHECK_NONDET_TOL", "IS_ARM64", "MI200_ARCH", "TEST_NVMATH", "skipIfNoNvmath", "IS_PPC", "MACOS_VERSION", "OPINFO_SAMPLE_INPUT_INDEX", "TEST_SCIPY",
     "TEST_WITH_CROSSREF", "TemporaryFileName", "TrackedInputIter", "USE_PYTEST", "clear_tracked_input",
     "extract_test_fn", "get_tracked_input", "is_iterable_of_tensors", "markDynamoStrictTest", "numpy_to_torch_dtype",
     "numpy_to_torch_dtype_dict", "skipIfNoCuteDSL", "skipIfNoTritonDSL", "skipIfSlowGradcheckEnv", "slowTest",

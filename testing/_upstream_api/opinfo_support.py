@@ -189,3 +189,25 @@ def markDynamoStrictTest(cls_or_func: Any = None, nopython: bool = False) -> Any
         return wrapper
 
     return decorator if cls_or_func is None else decorator(cls_or_func)
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a dotted name whose parent package is absent
+        return False
+
+
+MI200_ARCH = ("gfx90a",)
+TEST_NVMATH = _module_exists("nvmath.bindings") and torch.version.cuda is not None
+skipIfNoNvmath = unittest.skipIf(not TEST_NVMATH, "nvmath-python not available")  # noqa: N816
+skipIfNoFlyDSL = unittest.skipIf(not _dsl_available("flydsl"), "FlyDSL not available")  # noqa: N816  (torch 2.15+)
+
+
+def _apple_m1() -> bool:
+    from testing._upstream_api.flags import TEST_MPS
+
+    return bool(TEST_MPS and torch.backends.mps.get_name().startswith("Apple M1"))
+
+
+IS_APPLE_M1 = _apple_m1()  # torch 2.15+

@@ -54,6 +54,15 @@ from testing._upstream_api.dist_utils import (
     with_nccl_blocking_wait,
 )
 from testing._upstream_api.suite_tempdirs import cleanup_temp_dir, initialize_temp_directories
+from testing._upstream_api.torchcomms_pg import (
+    TORCHCOMM_HAS_GLOO,
+    TORCHCOMM_HAS_NCCL,
+    TORCHCOMM_HAS_NCCLX,
+    TORCHCOMM_HAS_RCCL,
+    TORCHCOMM_HAS_RCCLX,
+    TORCHCOMM_HAS_XCCL,
+    setup_torchcomms_pg,
+)
 from testing._helpers.composable import SaveForwardInputsModel, SaveForwardInputsModule
 from testing._ranks.dist_base import (
     DistributedTestBase,
@@ -76,7 +85,8 @@ __all__ = [
     "sm_is_or_higher_than", "tp_transports", "verify_ddp_error_logged", "with_dist_debug_levels",
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
     "DynamoDistributedMultiProcTestCase", "DynamoDistributedSingleProcTestCase", "_dynamo_dist_per_rank_init", "cleanup_temp_dir",
-    "initialize_temp_directories",
+    "initialize_temp_directories", "TORCHCOMM_HAS_GLOO", "TORCHCOMM_HAS_NCCL", "TORCHCOMM_HAS_NCCLX",
+    "TORCHCOMM_HAS_RCCL", "TORCHCOMM_HAS_RCCLX", "TORCHCOMM_HAS_XCCL", "setup_torchcomms_pg",
 ]
 
 # names upstream's common_distributed has only from a torch release on (testing/_core/versions.py): present

@@ -106,6 +106,8 @@ TABLE: tuple[Behaviour, ...] = (
               value="testing._core.skips:requires_xccl", before=None),
     Behaviour("name:common_utils.TEST_WITH_PERIODIC", since="2.15",
               value="testing._upstream_api.release_names:TEST_WITH_PERIODIC", before=None),
+    Behaviour("name:common_utils.requires_cuda_python_bindings", since="2.14",
+              value="testing._upstream_api.opinfo_support:requires_cuda_python_bindings", before=None),
     Behaviour("name:common_utils.IS_APPLE_M1", since="2.15",
               value="testing._upstream_api.opinfo_support:IS_APPLE_M1", before=None),
     Behaviour("name:common_utils.skipIfNoFlyDSL", since="2.15",

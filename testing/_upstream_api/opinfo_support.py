@@ -211,3 +211,9 @@ def _apple_m1() -> bool:
 
 
 IS_APPLE_M1 = _apple_m1()  # torch 2.15+
+
+# cuda-python's bindings on a CUDA build (2.15 also accepts hip-python's on ROCm, which this harness
+# does not check)
+TEST_CUDA_PYTHON_BINDINGS = _module_exists("cuda.bindings") and torch.version.cuda is not None
+requires_cuda_python_bindings = unittest.skipUnless(  # torch 2.14+
+    TEST_CUDA_PYTHON_BINDINGS, "requires cuda-python (cuda.bindings)")

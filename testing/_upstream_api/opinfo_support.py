@@ -42,7 +42,8 @@ skipIfSlowGradcheckEnv = unittest.skipIf(  # noqa: N816  (upstream's name)
 )
 
 
-def _dsl_available(name: str) -> bool:
+def dsl_available(name: str) -> bool:
+    """Whether torch's native DSL registry has ``name`` (triton, cutedsl, flydsl)."""
     try:
         from torch._native.dsl_registry import dsl_registry
     except ImportError:
@@ -50,8 +51,8 @@ def _dsl_available(name: str) -> bool:
     return dsl_registry.is_dsl_available(name)
 
 
-skipIfNoTritonDSL = unittest.skipIf(not _dsl_available("triton"), "Triton DSL not available")  # noqa: N816
-skipIfNoCuteDSL = unittest.skipIf(not _dsl_available("cutedsl"), "CuTeDSL not available")  # noqa: N816
+skipIfNoTritonDSL = unittest.skipIf(not dsl_available("triton"), "Triton DSL not available")  # noqa: N816
+skipIfNoCuteDSL = unittest.skipIf(not dsl_available("cutedsl"), "CuTeDSL not available")  # noqa: N816
 
 
 def slowTest(fn: Callable) -> Callable:  # noqa: N802
@@ -201,19 +202,7 @@ def _module_exists(name: str) -> bool:
 MI200_ARCH = ("gfx90a",)
 TEST_NVMATH = _module_exists("nvmath.bindings") and torch.version.cuda is not None
 skipIfNoNvmath = unittest.skipIf(not TEST_NVMATH, "nvmath-python not available")  # noqa: N816
-skipIfNoFlyDSL = unittest.skipIf(not _dsl_available("flydsl"), "FlyDSL not available")  # noqa: N816  (torch 2.15+)
-
-
-def _apple_m1() -> bool:
-    from testing._upstream_api.flags import TEST_MPS
-
-    return bool(TEST_MPS and torch.backends.mps.get_name().startswith("Apple M1"))
-
-
-IS_APPLE_M1 = _apple_m1()  # torch 2.15+
 
 # cuda-python's bindings on a CUDA build (2.15 also accepts hip-python's on ROCm, which this harness
 # does not check)
 TEST_CUDA_PYTHON_BINDINGS = _module_exists("cuda.bindings") and torch.version.cuda is not None
-requires_cuda_python_bindings = unittest.skipUnless(  # torch 2.14+
-    TEST_CUDA_PYTHON_BINDINGS, "requires cuda-python (cuda.bindings)")

@@ -105,3 +105,11 @@ def test_ops_names_and_decorates_tests_as_upstream_does():
     assert expected["test_op_nn_functional_relu_cpu_float32"] is False
     assert expected["test_op_abs_cpu_float32"] is True  # the OpInfo's own decorator applies
     assert "test_none_abs_cpu" in expected and "test_one_nn_functional_relu_cpu_float32" in expected
+
+
+def test_dynamo_single_process_base_is_upstreams_and_runs_on_the_cpu_with_device_cpu():
+    """On torch's dynamo TestCase; setUpClass errors without an accelerator, as upstream's does."""
+    sample = "upstream_dynamo_single_sample.py"
+    assert outcomes(FIXTURES / sample) == upstream_outcomes(sample)
+    assert outcomes(FIXTURES / sample, TESTING_DEVICE="cpu") == {
+        "DynamoSingle.test_world_of_one_compiles": ("passed", "")}

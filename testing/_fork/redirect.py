@@ -6,7 +6,8 @@ Two parts:
   API"), instead of a bare ImportError deep in a traceback;
 * `install` puts a finder first on ``sys.meta_path`` that serves upstream's harness package and
   its submodules as proxies of the harness's modules, and refuses the ones the harness lacks: an
-  upstream file never falls back to torch's private harness.
+  upstream file never falls back to torch's private harness. The test suites that ship inside
+  torch (testing/_fork/suites.py) load from torch's source, their harness imports redirected too.
 """
 
 from __future__ import annotations

@@ -67,7 +67,6 @@ from testing._helpers.composable import SaveForwardInputsModel, SaveForwardInput
 from testing._ranks.dist_base import (
     DistributedTestBase,
     DynamoDistributedMultiProcTestCase,
-    DynamoDistributedSingleProcTestCase,
     _dynamo_dist_per_rank_init,
 )
 
@@ -84,7 +83,7 @@ __all__ = [
     "skip_if_rocm_multiprocess", "skip_if_rocm_ver_lessthan_multiprocess", "skip_if_small_worldsize", "skip_if_win32",
     "sm_is_or_higher_than", "tp_transports", "verify_ddp_error_logged", "with_dist_debug_levels",
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
-    "DynamoDistributedMultiProcTestCase", "DynamoDistributedSingleProcTestCase", "_dynamo_dist_per_rank_init", "cleanup_temp_dir",
+    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init", "cleanup_temp_dir",
     "initialize_temp_directories", "TORCHCOMM_HAS_GLOO", "TORCHCOMM_HAS_NCCL", "TORCHCOMM_HAS_NCCLX",
     "TORCHCOMM_HAS_RCCL", "TORCHCOMM_HAS_RCCLX", "TORCHCOMM_HAS_XCCL", "setup_torchcomms_pg",
 ]

@@ -106,6 +106,9 @@ TABLE: tuple[Behaviour, ...] = (
               value="testing._core.skips:requires_xccl", before=None),
     Behaviour("name:common_utils.TEST_WITH_PERIODIC", since="2.15",
               value="testing._upstream_api.release_names:TEST_WITH_PERIODIC", before=None),
+    # present on every release; served lazily, since its base (torch._dynamo's TestCase) is costly to import
+    Behaviour("name:common_distributed.DynamoDistributedSingleProcTestCase", since="2.13",
+              value="testing._ranks.dist_base:DynamoDistributedSingleProcTestCase", before=None),
     Behaviour("name:common_utils.requires_cuda_python_bindings", since="2.14",
               value="testing._upstream_api.release_names:requires_cuda_python_bindings", before=None),
     Behaviour("name:common_utils.IS_APPLE_M1", since="2.15",

@@ -48,7 +48,7 @@ def test_a_suite_shipped_in_torch_gives_upstreams_ids_and_outcomes():
     ours = outcomes(FIXTURES / "upstream_suite_sample.py")
     assert ours == upstream_outcomes("upstream_suite_sample.py")
     assert ours["TestDistBackendWithSpawn.test_get_rank"] == ("passed", "")
-    assert ours["TestDistBackendWithSpawn.test_barrier_cuda"] == ("skipped", "CUDA is not available.")
+    assert ours["TestDistBackendWithSpawn.test_barrier_cuda"][0] == "skipped"  # "CUDA ..." / "accelerator ..." by release
 
 
 class _Op:

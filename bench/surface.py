@@ -8,8 +8,13 @@ Keeps the current files (not legacy_path, old_version or scratch_or_helper), the
 * an "upstream" subprocess imports each module from the installed torch's own harness and records
   which pairs exist there; a file with a pair the installed torch lacks needs another torch release
   and is left out of the share;
-* a "testing" subprocess does the same against ``testing.<module>``; a name that is only a stub
-  raising "unsupported" counts as missing.
+* a "testing" subprocess does the same against ``testing.<module>``, and against the suite modules
+  that ship in torch (testing/_fork/suites.py) as the redirect serves them: loaded from the installed
+  torch's source, their harness imports served by testing; a name that is only a stub raising
+  "unsupported" counts as missing.
+
+A module that cannot be imported because a package is not installed (torchcomms, say) is reported
+with that package, and the files that need it are listed apart rather than counted as missing.
 
 The two run in separate interpreters: torch's harness and testing (which has an import redirect)
 never share one. Prints the share of eligible files whose every import testing provides, the 40
@@ -73,24 +78,49 @@ def _has(module: Any, fullname: str, name: str, side: str) -> bool:
     return not (side == "testing" and _is_unsupported_stub(obj))
 
 
+def _probe_name(side: str, module_name: str) -> str:
+    """The module to import for a census module: testing's own, or a suite module from torch through
+    the redirect (installed in the testing probe's interpreter before the first import)."""
+    if side == "testing":
+        from testing._fork import suites
+
+        if suites.suite_name(PREFIX["upstream"] + module_name):
+            return PREFIX["upstream"] + module_name
+    return PREFIX[side] + module_name
+
+
+def _missing_package(exc: BaseException) -> str:
+    """The top-level package a ModuleNotFoundError names, when it is neither torch nor the harness."""
+    name = (getattr(exc, "name", None) or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    return "" if name in ("", "torch", "testing") else name
+
+
 def probe(side: str, pairs: list[Pair]) -> dict[str, Any]:
-    """Run in a subprocess: "module:name" -> provided (one import per module), and import errors."""
+    """Run in a subprocess: "module:name" -> provided (one import per module), import errors, and the
+    packages (not installed) that modules need."""
     modules: dict[str, Any] = {}
     result: dict[str, bool] = {}
     errors: dict[str, str] = {}
+    packages: dict[str, str] = {}
+    if side == "testing":
+        from testing._fork import redirect
+
+        redirect.install()  # suite modules load through it, as under `python -m testing FILE`
     for module_name, name in pairs:
-        fullname = PREFIX[side] + module_name
+        fullname = _probe_name(side, module_name)
         if module_name not in modules:
             try:
                 modules[module_name] = importlib.import_module(fullname)
             except BaseException as exc:  # ImportError, unsupported-API errors, SystemExit from module code
                 modules[module_name] = None
                 absent = isinstance(exc, ModuleNotFoundError) and fullname.startswith(exc.name or "?")
-                if not absent:  # the module exists but broke on import: worth a line in the report
+                if _missing_package(exc):
+                    packages[module_name] = _missing_package(exc)
+                elif not absent:  # the module exists but broke on import: worth a line in the report
                     errors[module_name] = f"{type(exc).__name__}: {exc}"[:200]
         module = modules[module_name]
         result[f"{module_name}:{name}"] = module is not None and (name == MODULE or _has(module, fullname, name, side))
-    return {"present": result, "import_errors": errors, "members": class_members(side)}
+    return {"present": result, "import_errors": errors, "missing_packages": packages, "members": class_members(side)}
 
 
 def class_members(side: str) -> dict[str, list[str]]:
@@ -149,6 +179,10 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))  # this process reads both sides' flags, importing neither harness's facades
     flags = {side: run_tests_flags(side) for side in PREFIX}
     upstream, ours = probes["upstream"]["present"], probes["testing"]["present"]
+    packages = {**probes["upstream"]["missing_packages"], **probes["testing"]["missing_packages"]}
+    need_package = {path: sorted({packages[m] for m, _ in pairs if m in packages})
+                    for path, pairs in needs.items() if any(m in packages for m, _ in pairs)}
+    needs = {path: pairs for path, pairs in needs.items() if path not in need_package}
     eligible = {path: pairs for path, pairs in needs.items() if all(upstream[f"{m}:{n}"] for m, n in pairs)}
     missing = {path: [p for p in pairs if not ours[f"{p[0]}:{p[1]}"]] for path, pairs in eligible.items()}
     satisfied = [path for path, miss in missing.items() if not miss]
@@ -176,6 +210,7 @@ def measure(census: dict[str, Any]) -> dict[str, Any]:
         "members": {cls: {"upstream": len(names), "missing": [n for n in names if n not in probes["testing"]["members"].get(cls, [])]}
                     for cls, names in probes["upstream"]["members"].items()},
         "run_tests_flags": {"upstream": flags["upstream"], "missing": [f for f in flags["upstream"] if f not in flags["testing"]]},
+        "needs_missing_package": need_package,
     }
 
 
@@ -183,7 +218,10 @@ def report(r: dict[str, Any], list_files: bool) -> None:
     print(f"current files: {r['current_files']}")
     print(f"  with every import present in the installed torch's harness: {r['eligible_files']} "
           f"({len(r['needs_other_torch_release'])} need another torch release)")
-    print(f"  of those, every import provided by testing: {r['satisfied_files']} = {r['share_percent']}%")
+    print(f"  of those, every import provided by testing (suites shipped in torch included): "
+          f"{r['satisfied_files']} = {r['share_percent']}%")
+    for path, names in r["needs_missing_package"].items():
+        print(f"  needs a package that is not installed: {path} ({', '.join(names)})")
     for side, errors in r["import_errors"].items():
         for module, error in errors.items():
             print(f"  {side} module does not import: {module} ({error})")

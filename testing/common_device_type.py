@@ -36,6 +36,25 @@ from testing._upstream_api.device_decorators import (
     skipPRIVATEUSE1If,
     skipXPUIf,
 )
+from testing._upstream_api.op_decorators import (
+    OpDTypes,
+    disablecuDNN,
+    has_cusolver,
+    has_hipsolver,
+    ops,
+    precisionOverride,
+    skipCPUIfNoFFT,
+    skipCPUIfNoLapack,
+    skipCPUIfNoMklSparse,
+    skipCUDAIfNoCusolver,
+    skipCUDAIfNoMagma,
+    skipCUDAIfNoMagmaAndNoCusolver,
+    skipCUDAIfNoMagmaAndNoLinalgsolver,
+    skipCUDAIfRocm,
+    skipXPU,
+    tol,
+    toleranceOverride,
+)
 from testing._core.instantiate import (
     CPUTestBase,
     CUDATestBase,
@@ -55,6 +74,10 @@ __all__ = [
     "expectedFailureCPU", "expectedFailureCUDA", "expectedFailureHPU", "expectedFailureXPU", "onlyAccelerator",
     "onlyCPU", "onlyCUDA", "onlyHPU", "onlyMPS", "onlyNativeDeviceTypes", "onlyOn", "onlyPRIVATEUSE1", "onlyXPU",
     "skipCPUIf", "skipCUDAIf", "skipHPUIf", "skipIf", "skipMetaIf", "skipMPSIf", "skipPRIVATEUSE1If", "skipXPUIf",
+    "OpDTypes", "disablecuDNN", "has_cusolver", "has_hipsolver", "ops", "precisionOverride", "skipCPUIfNoFFT",
+    "skipCPUIfNoLapack", "skipCPUIfNoMklSparse", "skipCUDAIfNoCusolver", "skipCUDAIfNoMagma",
+    "skipCUDAIfNoMagmaAndNoCusolver", "skipCUDAIfNoMagmaAndNoLinalgsolver", "skipCUDAIfRocm", "skipXPU", "tol",
+    "toleranceOverride",
 ]
 
 # names upstream's common_device_type has only from a torch release on (testing/_core/versions.py): present

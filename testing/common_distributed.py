@@ -53,8 +53,22 @@ from testing._upstream_api.dist_utils import (
     with_dist_debug_levels,
     with_nccl_blocking_wait,
 )
+from testing._upstream_api.suite_tempdirs import cleanup_temp_dir, initialize_temp_directories
+from testing._upstream_api.torchcomms_pg import (
+    TORCHCOMM_HAS_GLOO,
+    TORCHCOMM_HAS_NCCL,
+    TORCHCOMM_HAS_NCCLX,
+    TORCHCOMM_HAS_RCCL,
+    TORCHCOMM_HAS_RCCLX,
+    TORCHCOMM_HAS_XCCL,
+    setup_torchcomms_pg,
+)
 from testing._helpers.composable import SaveForwardInputsModel, SaveForwardInputsModule
-from testing._ranks.dist_base import DistributedTestBase, DynamoDistributedMultiProcTestCase, _dynamo_dist_per_rank_init
+from testing._ranks.dist_base import (
+    DistributedTestBase,
+    DynamoDistributedMultiProcTestCase,
+    _dynamo_dist_per_rank_init,
+)
 from testing._ranks.threaded_world import spawn_threads_and_init_comms
 
 __all__ = [
@@ -70,7 +84,9 @@ __all__ = [
     "skip_if_rocm_multiprocess", "skip_if_rocm_ver_lessthan_multiprocess", "skip_if_small_worldsize", "skip_if_win32",
     "sm_is_or_higher_than", "tp_transports", "verify_ddp_error_logged", "with_dist_debug_levels",
     "with_nccl_blocking_wait", "SaveForwardInputsModel", "SaveForwardInputsModule", "DistributedTestBase",
-    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init", "spawn_threads_and_init_comms",
+    "DynamoDistributedMultiProcTestCase", "_dynamo_dist_per_rank_init", "spawn_threads_and_init_comms", "cleanup_temp_dir",
+    "initialize_temp_directories", "TORCHCOMM_HAS_GLOO", "TORCHCOMM_HAS_NCCL", "TORCHCOMM_HAS_NCCLX",
+    "TORCHCOMM_HAS_RCCL", "TORCHCOMM_HAS_RCCLX", "TORCHCOMM_HAS_XCCL", "setup_torchcomms_pg",
 ]
 
 # names upstream's common_distributed has only from a torch release on (testing/_core/versions.py): present

@@ -64,6 +64,41 @@ from testing._upstream_api.upstream_utils import (
     xfailIf,
     xfailIfTorchDynamo,
 )
+from testing._upstream_api.opinfo_support import (
+    GRADCHECK_NONDET_TOL,
+    IS_ARM64,
+    MI200_ARCH,
+    TEST_CUDA_PYTHON_BINDINGS,
+    TEST_NVMATH,
+    skipIfNoNvmath,
+    IS_PPC,
+    MACOS_VERSION,
+    OPINFO_SAMPLE_INPUT_INDEX,
+    TEST_SCIPY,
+    TEST_WITH_CROSSREF,
+    TemporaryFileName,
+    TrackedInputIter,
+    USE_PYTEST,
+    clear_tracked_input,
+    extract_test_fn,
+    get_tracked_input,
+    is_iterable_of_tensors,
+    markDynamoStrictTest,
+    numpy_to_torch_dtype,
+    numpy_to_torch_dtype_dict,
+    skipIfNoCuteDSL,
+    skipIfNoTritonDSL,
+    skipIfSlowGradcheckEnv,
+    slowTest,
+    torch_to_numpy_dtype_dict,
+)
+from testing._upstream_api.test_matrices import (
+    make_fullrank_matrices_with_distinct_singular_values,
+    noncontiguous_like,
+    random_hermitian_pd_matrix,
+    random_symmetric_pd_matrix,
+    random_well_conditioned_matrix,
+)
 
 __all__ = [
     "SEED", "TestCase", "run_tests", "parametrize", "subtest", "instantiate_parametrized_tests",
@@ -79,6 +114,12 @@ __all__ = [
     "requires_cuda", "requires_cuda_p2p_access", "retry_on_connect_failures", "runOnRocmArch", "skipIfRocm",
     "skipIfRocmArch", "skipIfRocmVersionLessThan", "skipIfTorchDynamo", "skipIfWindows", "skipIfXpu",
     "suppress_warnings", "wrapSwapTensorsTest", "xfailIf", "xfailIfTorchDynamo",
+    "GRADCHECK_NONDET_TOL", "IS_ARM64", "MI200_ARCH", "TEST_CUDA_PYTHON_BINDINGS", "TEST_NVMATH", "skipIfNoNvmath", "IS_PPC", "MACOS_VERSION", "OPINFO_SAMPLE_INPUT_INDEX", "TEST_SCIPY",
+    "TEST_WITH_CROSSREF", "TemporaryFileName", "TrackedInputIter", "USE_PYTEST", "clear_tracked_input",
+    "extract_test_fn", "get_tracked_input", "is_iterable_of_tensors", "markDynamoStrictTest", "numpy_to_torch_dtype",
+    "numpy_to_torch_dtype_dict", "skipIfNoCuteDSL", "skipIfNoTritonDSL", "skipIfSlowGradcheckEnv", "slowTest",
+    "torch_to_numpy_dtype_dict", "make_fullrank_matrices_with_distinct_singular_values", "noncontiguous_like",
+    "random_hermitian_pd_matrix", "random_symmetric_pd_matrix", "random_well_conditioned_matrix",
 ]
 
 # names upstream's common_utils has only from a torch release on (testing/_core/versions.py): present

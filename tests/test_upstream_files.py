@@ -15,13 +15,14 @@ def test_redirected_imports_resolve_to_the_harness_and_never_fall_back():
     result = reports(FIXTURES / "upstream_runtime_import.py")
     assert result["TestRuntimeImports.test_provided_module_is_the_harness"]["outcome"] == "passed"
     assert result["TestRuntimeImports.test_torch_library_modules_still_load"]["outcome"] == "passed"
+    assert result["TestRuntimeImports.test_suite_module_loads_from_torch_on_the_harness"]["outcome"] == "passed"
     refused = result["TestRuntimeImports.test_unprovided_module_is_refused"]
     assert refused["outcome"] == "error"
     assert refused["message"] == ("testing._fork.redirect.UnsupportedUpstreamAPI: unsupported upstream API: module "
-                                  "torch.testing._internal.common_methods_invocations is not provided by testing")
+                                  "torch.testing._internal.hop_db is not provided by testing")
 
 
-EXPECTED_MISSING = ("unsupported upstream API: torch.testing._internal.common_distributed.DynamoDistributedSingleProcTestCase, "
+EXPECTED_MISSING = ("unsupported upstream API: torch.testing._internal.common_distributed.NoSuchTestCase, "
                     "torch.testing._internal.common_utils.skipIfNoSuchThing, torch.testing._internal.hop_db")
 
 

@@ -404,6 +404,14 @@ def process_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
+def adopt_environment(env: Mapping[str, str]) -> None:
+    """A rank takes its test process's environment as it was when the rank started (what a spawned
+    rank inherits upstream: setUp's TEMP_DIR, INIT_METHOD, MASTER_ADDR ... reach the ranks)."""
+    if env != os.environ:
+        os.environ.clear()
+        os.environ.update(env)
+
+
 def prepare_rank_environment(loopback: Optional[str]) -> None:
     """What every rank process sets before its test runs: C++ stacks in errors, and gloo bound to
     loopback (nothing listens beyond this machine)."""

@@ -117,6 +117,7 @@ class DeviceTypeTestBase(DeviceTestConfigs, TestCase):
         def instantiated_test(self, param_kwargs=param_kwargs):
             saved = (self.precision, self.rel_tol)
             try:
+                _apply_precision_overrides(self, fn, param_kwargs)
                 return fn(self, **param_kwargs)
             finally:
                 self.precision, self.rel_tol = saved
@@ -152,6 +153,17 @@ class PrivateUse1TestBase(DeviceTypeTestBase):
             raise AssertionError(f"torch has no module of `{cls.device_type}`, you should register "
                                  "a module by `torch._register_device_module`.")
         cls.primary_device = f"{cls.device_type}:{cls.device_mod.current_device()}"
+
+
+def _apply_precision_overrides(test_case: TestCase, fn: Callable, param_kwargs: dict) -> None:
+    """Upstream's precisionOverride / toleranceOverride (the latter wins) for the test's dtype."""
+    dtype = param_kwargs.get("dtypes", param_kwargs.get("dtype"))
+    if not dtype:
+        return
+    test_case.precision = getattr(fn, "precision_overrides", {}).get(dtype, test_case.precision)
+    overrides = getattr(fn, "tolerance_overrides", None)
+    if overrides is not None and dtype in overrides:
+        test_case.precision, test_case.rel_tol = overrides[dtype]
 
 
 def _make_base(row: _devices.DeviceType) -> type:

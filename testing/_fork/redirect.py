@@ -8,7 +8,8 @@ Two parts:
   they cost only those tests (testing._fork.placeholders);
 * `install` puts a finder first on ``sys.meta_path`` that serves upstream's harness package and
   its submodules as proxies of the harness's modules, and refuses the ones the harness lacks: an
-  upstream file never falls back to torch's private harness.
+  upstream file never falls back to torch's private harness. The test suites that ship inside
+  torch (testing/_fork/suites.py) load from torch's source, their harness imports redirected too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import types
 from typing import Any, Optional
 
 from testing._fork.placeholders import Placeholder, UnsupportedUpstreamAPI, blocking_uses
+from testing._fork.suites import suite_name
 
 UPSTREAM = "torch.testing._internal"  # the name this module intercepts; never imported from here
 OURS = "testing"
@@ -95,6 +97,8 @@ def _imported_by_torch() -> bool:
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith("<frozen importlib") and os.path.abspath(filename) != here:
+            if suite_name(frame.f_globals.get("__name__", "")):
+                return False  # a suite's harness imports are served like the test file's own
             return os.path.abspath(filename).startswith(_torch_dir() + os.sep)
         frame = frame.f_back
     return False
@@ -114,8 +118,8 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         ours = _target(fullname)
         if ours is not None:
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        if fullname in PASS_THROUGH or _imported_by_torch():
-            return _real_spec(fullname)
+        if fullname in PASS_THROUGH or suite_name(fullname) or _imported_by_torch():
+            return _real_spec(fullname)  # a suite (testing/_fork/suites.py) loads from torch's source
         raise UnsupportedUpstreamAPI(
             f"unsupported upstream API: module {fullname} is not provided by {OURS}", name=fullname
         )
@@ -197,8 +201,8 @@ def missing_names(source: str) -> list[str]:
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
             node.module == UPSTREAM or node.module.startswith(UPSTREAM + ".")
         ):
-            if node.module in PASS_THROUGH:
-                continue
+            if node.module in PASS_THROUGH or suite_name(node.module):
+                continue  # suites load from torch: their names are the installed release's own
             ours = _target(node.module)
             if ours is None:
                 missing.append(node.module)
@@ -208,11 +212,12 @@ def missing_names(source: str) -> list[str]:
                 if alias.name == "*" or hasattr(module, alias.name):
                     continue
                 submodule = f"{node.module}.{alias.name}"
-                if submodule not in PASS_THROUGH and _target(submodule) is None:
+                if submodule not in PASS_THROUGH and not suite_name(submodule) and _target(submodule) is None:
                     missing.append(f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.startswith(UPSTREAM + ".") and alias.name not in PASS_THROUGH and _target(alias.name) is None:
+                if (alias.name.startswith(UPSTREAM + ".") and alias.name not in PASS_THROUGH
+                        and not suite_name(alias.name) and _target(alias.name) is None):
                     missing.append(alias.name)
     return sorted(set(missing))
 

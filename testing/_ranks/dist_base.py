@@ -14,7 +14,7 @@ from typing import Any, Optional
 import torch
 import torch.distributed as c10d
 
-from testing._core.config import set_env
+from testing._core.config import scoped_env, set_env
 from testing._core import devices as _devices
 from testing._core.config import get_config
 from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
@@ -135,3 +135,46 @@ class DynamoDistributedMultiProcTestCase(DistributedTestBase):
 
         trace_log.addHandler(logging.NullHandler())
         super()._run(rank, test_name, file_name, parent_pipe, **kwargs)
+
+
+def _dynamo_single_proc_test_case() -> type:
+    from testing._fork.torch_source import load_on_harness
+
+    dynamo_test_case = load_on_harness("torch._dynamo.test_case").TestCase
+
+    class DynamoDistributedSingleProcTestCase(dynamo_test_case):  # type: ignore[misc, valid-type]
+        """Single-process Dynamo tests on a world of one, built in setUpClass, as upstream.
+
+        The device is the current accelerator's (upstream: ``torch.accelerator.current_accelerator()``,
+        which fails on a machine without one); under ``--device cpu`` it is the CPU, and the backend
+        comes from the device table.
+        """
+
+        @classmethod
+        def setUpClass(cls) -> None:
+            super().setUpClass()
+            cls._exit_stack.enter_context(scoped_env({"MASTER_ADDR": "localhost", "MASTER_PORT": "12355"}))
+            cls.rank = 0
+            config = get_config()
+            device = "cpu" if config.emulating else torch.accelerator.current_accelerator().type
+            cls.device = f"{device}:{cls.rank}"
+            cls.device_ids = None if device in cls.device else [cls.rank]
+            c10d.init_process_group(config.backend_for(device), rank=cls.rank, world_size=1)
+
+        @classmethod
+        def tearDownClass(cls) -> None:
+            c10d.destroy_process_group()
+            super().tearDownClass()
+
+    DynamoDistributedSingleProcTestCase.__module__ = __name__
+    DynamoDistributedSingleProcTestCase.__qualname__ = "DynamoDistributedSingleProcTestCase"
+    return DynamoDistributedSingleProcTestCase
+
+
+def __getattr__(name: str) -> Any:
+    # built on first use: its base is torch._dynamo's TestCase, and importing torch._dynamo's test
+    # case costs seconds (and loads torch's own fake_pg) that a file without it should not pay
+    if name == "DynamoDistributedSingleProcTestCase":
+        cls = globals()[name] = _dynamo_single_proc_test_case()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,7 +26,7 @@ from typing import Any, Optional, Union
 
 from testing._ranks import zygote as _zygote
 from testing._core import tempfiles, warnings_log
-from testing._core.config import get_config
+from testing._core.config import get_config, process_environment
 
 STACK_SIGNAL = signal.SIGUSR1
 FAULT_GRACE_S = 1.0
@@ -75,13 +75,14 @@ class RankRun:
 
 
 def rank_entry(cls: type, test_name: str, file_name: str, workdir: str, world_size: int, kwargs: dict,
-               rank: int, channel: Connection) -> None:
+               environment: dict, rank: int, channel: Connection) -> None:
     """What every rank runs first, whichever way it was started."""
     stacks = open(os.path.join(workdir, f"rank{rank}.stacks"), "w")
     faulthandler.enable(file=stacks, all_threads=True)
     faulthandler.register(STACK_SIGNAL, file=stacks, all_threads=True, chain=False)
     from testing._core import config, devices
 
+    config.adopt_environment(environment)  # a zygote fork predates the test's setUp
     config.prepare_rank_environment(devices.loopback_interface())
     warnings_log.collect(stream=config.get_config().show_warnings, rank=rank)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -166,7 +167,8 @@ class RankGroup:
                                "(TESTING_MAX_WORLD_SIZE and the process limit, ulimit -u, set it)")
         self.workdir = workdir
         self.launcher = _launcher_for(cls.__module__)
-        target = functools.partial(rank_entry, cls, test_name, file_name, workdir, world_size, kwargs or {})
+        target = functools.partial(rank_entry, cls, test_name, file_name, workdir, world_size, kwargs or {},
+                                   process_environment())
         self.processes: list[_zygote.RankProcess] = []
         self.reports: list[RankReport] = []
         self.started = time.monotonic()

@@ -28,7 +28,7 @@ __all__ = [
     "PLATFORM_SUPPORTS_CUDNN_ATTENTION", "PLATFORM_SUPPORTS_FUSED_ATTENTION", "PLATFORM_SUPPORTS_FUSED_SDPA",
     "PLATFORM_SUPPORTS_BF16", "PLATFORM_SUPPORTS_FP8", "PLATFORM_SUPPORTS_MX_GEMM", "TEST_NUMBA_CUDA",
     "initialize_cuda_context_rng", "tf32_off", "tf32_on", "with_tf32_off", "_get_torch_cuda_version",
-    "_get_torch_rocm_version", "CDNA2OrLater", "CDNA3OrLater", "xfailIfSM89", "xfailIfSM90",
+    "_get_torch_rocm_version", "_get_magma_version", "CDNA2OrLater", "CDNA3OrLater", "xfailIfSM89", "xfailIfSM90",
 ]
 
 _CUDA = _devices.lookup("cuda")
@@ -211,6 +211,15 @@ def _get_torch_cuda_version() -> tuple[int, ...]:
     if torch.version.cuda is None:
         return (0, 0)
     return tuple(int(x) for x in str(torch.version.cuda).split("."))
+
+
+def _get_magma_version() -> tuple[int, ...]:
+    """MAGMA's version from torch's build configuration; (0, 0) without MAGMA."""
+    config = torch.__config__.show()
+    if "Magma" not in config:
+        return (0, 0)
+    version = config[config.find("Magma ") + len("Magma "):].split("\n")[0]
+    return tuple(int(x) for x in version.split("."))
 
 
 def _get_torch_rocm_version() -> tuple[int, ...]:

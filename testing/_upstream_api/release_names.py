@@ -13,11 +13,14 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, Optional
 
+import torch
+
 from testing._core.config import env_value
 from testing._core import devices as _devices
 from testing._core import versions as _versions
 from testing._core.versions import facade_names  # noqa: F401  (the facades take both from here)
-from testing._upstream_api.flags import IS_SANDCASTLE, TEST_XPU
+from testing._upstream_api.flags import IS_SANDCASTLE, TEST_MPS, TEST_XPU
+from testing._upstream_api.opinfo_support import TEST_CUDA_PYTHON_BINDINGS, dsl_available
 from testing._upstream_api.upstream_utils import IS_CI, TEST_ACCELERATOR, lazy_skip_if
 
 try:
@@ -76,6 +79,12 @@ def periodic(fn: Callable) -> Callable:
 requires_accelerator = lazy_skip_if(lambda: not TEST_ACCELERATOR, "requires accelerator")
 
 requires_xpu = unittest.skipUnless(TEST_XPU, "Requires XPU")
+
+# torch 2.14+
+requires_cuda_python_bindings = unittest.skipUnless(TEST_CUDA_PYTHON_BINDINGS, "requires cuda-python (cuda.bindings)")
+# torch 2.15+
+IS_APPLE_M1 = bool(TEST_MPS and torch.backends.mps.get_name().startswith("Apple M1"))
+skipIfNoFlyDSL = unittest.skipIf(not dsl_available("flydsl"), "FlyDSL not available")  # noqa: N816
 
 
 # -- the version-dependent names of the facades -----------------------------------------------------

@@ -25,6 +25,7 @@ from testing._ranks.localtensor import (
     map_local_tensor_for_rank,
     reduce_local_int,
 )
+from testing._helpers.dtensor_converter import DTensorConverter
 from testing._helpers.experts import (
     ExpertLayer,
     ExpertParallel,
@@ -54,7 +55,7 @@ from testing._helpers.sharding import (
 from testing._core.skips import TEST_SKIPS, skip_if_lt_x_gpu
 
 __all__ = [
-    "DTensorTestBase", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
+    "DTensorTestBase", "DTensorConverter", "DTensorTestMixin", "with_comms", "skip_if_lt_x_gpu", "skip_unless_torch_gpu",
     "DEVICE_TYPE", "NUM_DEVICES", "PG_BACKEND", "MLPModule", "MLPStacked", "run_subtests",
     "TEST_SKIPS", "MultiProcessTestCase", "DTensorOpTestBase", "DTensorContinuousTestBase",
     "MultiThreadedTestCase", "MultiProcContinuousTest", "LocalDTensorTestBase", "LocalDTensorOpTestBase", "LocalDTensorContinuousTestBase",

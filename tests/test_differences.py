@@ -96,7 +96,7 @@ def test_the_release_table_answers_for_every_release():
     assert [versions.current("skip_device_key", r) for r in ((2, 13, 0), (2, 14, 1), (2, 15, 0))] == ["multi-gpu", "multi-gpu", "multi-device"]
     assert [versions.current("continuous_rank_skip_is_skip", r) for r in ((2, 13, 0), (2, 14, 1), (2, 15, 0))] == [False, True, True]
     assert versions.facade_names("testing.common_utils", (2, 13, 0)) == []
-    assert versions.facade_names("testing.common_utils", (2, 14, 1)) == ["HardwareClassification", "HW_CLASSIFICATION"]
+    assert versions.facade_names("testing.common_utils", (2, 14, 1)) == ["HardwareClassification", "HW_CLASSIFICATION", "requires_cuda_python_bindings"]
     assert "periodic" in versions.facade_names("torch.testing._internal.common_utils", (2, 15, 0))
     with pytest.raises(KeyError, match="no release-dependent behaviour named 'nope'"):
         versions.current("nope")

@@ -131,6 +131,7 @@ def test_interrupting_the_runner_counts_the_running_files_finished_tests(tmp_pat
         deadline = time.monotonic() + 60
         while len(processes_with_env(marker)) < 4 and time.monotonic() < deadline:  # runner, worker, zygote, rank 1
             time.sleep(0.2)
+        time.sleep(2)  # the first test's ranks may still be exiting: let the hanging test's start be recorded
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:

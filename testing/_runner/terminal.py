@@ -57,6 +57,8 @@ class TerminalReporter:
         self.reports.append(report)
         seen = self.seen.setdefault(report.file, set())
         key = report.subtest_of or report.id
+        if self.running.get(report.file) == report.id:  # it has finished: no longer "was running"
+            self.running.pop(report.file)
         if key not in seen:
             seen.add(key)
             self.done += 1

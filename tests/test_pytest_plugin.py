@@ -90,7 +90,7 @@ def test_spawned_ranks_resolve_upstream_imports_here_and_what_the_harness_lacks_
                "--start-method", "spawn", "-k", "test_all_reduce", "-q")
     assert proc.stdout.splitlines()[-1].startswith("1 passed, "), proc.stdout[-3000:]
     assert ("testing: error: unsupported upstream API: torch.testing._internal.common_distributed."
-            "DynamoDistributedSingleProcTestCase, torch.testing._internal.common_utils.skipIfNoSuchThing, "
+            "NoSuchTestCase, torch.testing._internal.common_utils.skipIfNoSuchThing, "
             "torch.testing._internal.hop_db (not provided by testing") in proc.stdout, proc.stdout[-2000:]
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import unittest
+from pathlib import Path
 import uuid
 import warnings
 
@@ -259,3 +260,26 @@ def test_an_interrupted_processes_rank_directories_are_removed_at_shutdown(tmp_p
     engine.shutdown()
     assert [p.name for p in tmp_path.iterdir()] == [kept.rsplit("/", 1)[1]]
     tempfiles.remove(kept)
+
+
+def test_save_xml_leaves_the_warnings_to_the_summary(monkeypatch):
+    """Upstream saves XML by default when CI is set; its recorder must not take the warnings the
+    direct run's warnings summary prints (seen: CI=true lost the summary)."""
+    import io
+
+    from testing._core import warnings_log
+    from testing._runner import module_xml
+
+    class Sample(unittest.TestCase):
+        def test_ok(self):
+            pass
+
+    monkeypatch.setattr(warnings_log, "_pending", {})
+    warnings_log.add(warnings_log.WarningRecord("UserWarning", "w", "x.py", 1, 1, [0], []))
+    runner = module_xml.saving_runner(Path("unused"), "__main__")
+    result = runner.resultclass(unittest.runner._WritelnDecorator(io.StringIO()), True, 1)
+    test = Sample("test_ok")
+    result.startTest(test)
+    result.addSuccess(test)
+    result.stopTest(test)
+    assert [r.message for r in warnings_log.peek()] == ["w"]

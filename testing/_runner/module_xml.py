@@ -34,7 +34,7 @@ class ReportingTextResult(unittest.TextTestResult):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.recorder = ReportingResult([])
+        self.recorder = ReportingResult([], take_warnings=False)  # the warnings summary reports them
 
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
         super().startTest(test)

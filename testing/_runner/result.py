@@ -119,8 +119,11 @@ class ReportingResult(unittest.TestResult):
     """A unittest result that turns each outcome into a TestReport for its listeners."""
 
     def __init__(self, listeners: list[Callable[[TestReport], Any]], file: str = "",
-                 on_start: Optional[Callable[[str], Any]] = None) -> None:
+                 on_start: Optional[Callable[[str], Any]] = None, take_warnings: bool = True) -> None:
         super().__init__()
+        self.take_warnings = take_warnings
+        """Each report takes the warnings recorded while its test ran; False where another reader
+        (a direct run's warnings summary) reports them."""
         self.on_start = on_start
         self.listeners = listeners
         self.file = file
@@ -140,7 +143,7 @@ class ReportingResult(unittest.TestResult):
             message=message,
             details=details,
             file=self.file,
-            warnings=[w.to_dict() for w in warnings_log.take()],
+            warnings=[w.to_dict() for w in warnings_log.take()] if self.take_warnings else [],
             **{**self.annotations.get(test_id, {}), **extra},
         )
         self.reports.append(report)

@@ -162,3 +162,15 @@ def test_use_pytest_module_run_applies_the_lists(tmp_path):
     skipped = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED [1] ")]
     assert len(skipped) == 1 and skipped[0].endswith(f"upstream_run_tests_sample.py: {upstream_selection.RERUN_ONLY_DISABLED}")
     assert "3 passed, 1 skipped" in proc.stdout
+
+
+def test_check_if_enable_order_slow_then_disabled_then_fast(monkeypatch):
+    # PYTORCH_TEST_SKIP_FAST skips the fast tests only after the disabled list had its say, as upstream
+    selection = upstream_selection.Selection(disabled={"test_x (__main__.TestP)": ["7", []]},
+                                             slow={"test_s (__main__.TestP)": 60.0})
+    monkeypatch.setenv("PYTORCH_TEST_SKIP_FAST", "1")
+    assert upstream_selection.skip_reason_for("TestP", "test_x", selection) == skip_lists.disabled_reason("7", [])
+    assert upstream_selection.skip_reason_for("TestP", "test_y", selection) == upstream_selection.FAST_REASON
+    assert upstream_selection.skip_reason_for("TestP", "test_s", selection) == upstream_selection.SLOW_REASON
+    monkeypatch.setenv("PYTORCH_TEST_WITH_SLOW", "1")
+    assert upstream_selection.skip_reason_for("TestP", "test_s", selection) is None

@@ -65,7 +65,7 @@ def test_disabled_platforms_as_upstreams_harness(tmp_path):
 def test_platform_names_upstream_does_not_know_are_dropped_for_import_disabled_tests(capsys):
     both = {"test_x (__main__.TestP)": ["7", ["cuda", "linux"]]}
     only_device = {"test_x (__main__.TestP)": ["7", ["cuda"]]}
-    here = upstream_selection.Selection(disabled=only_device, device="cpu")
+    here = upstream_selection.Selection(disabled=only_device)
     assert upstream_selection.skip_reason_for("TestP", "test_x", here) == skip_lists.disabled_reason("7", [])
     assert "for allplatform(s) ." in skip_lists.disabled_reason("7", [])  # upstream's text, verbatim
     assert "Test test_x (__main__.TestP) is disabled for some unrecognized  platforms: [cuda]." in capsys.readouterr().out

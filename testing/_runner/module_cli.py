@@ -148,8 +148,7 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
         disabled=upstream_selection.read_list(options.import_disabled_tests, "disabled", "DISABLED_TESTS_FILE"),
         slow=upstream_selection.read_list(options.import_slow_tests, "slow", "SLOW_TESTS_FILE"),
         rerun_disabled=options.rerun_disabled_tests,
-        hw_classification=set(getattr(options, "hw_classification", None) or ()) or None,
-        device=_config.get_config().device)
+        hw_classification=set(getattr(options, "hw_classification", None) or ()) or None)
     main_module = sys.modules["__main__"]
     if options.discover_tests:
         for test in iter_tests(unittest.TestLoader().loadTestsFromModule(main_module)):

@@ -4,7 +4,8 @@
 (``{"test_name (module.Class)": ...}``), applied as ``common_utils.check_if_enable`` applies them,
 with its skip messages; ``--rerun-disabled-tests`` turns that round (only disabled tests run);
 ``--hw-classification``: only classes whose ``hw_classification`` is requested load, with upstream's
-one-line summary. The loader below applies them wherever unittest loads tests.
+one-line summary. The loader below applies them wherever unittest loads tests; under
+``--use-pytest``, `pytest_selection` applies the same decisions to pytest's items.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ FAST_REASON = "test is fast; we disabled it with PYTORCH_TEST_SKIP_FAST"
 
 @dataclasses.dataclass
 class Selection:
+    """run_tests()'s flags that decide which tests run and which skip."""
+
     disabled: dict = dataclasses.field(default_factory=dict)
     slow: dict = dataclasses.field(default_factory=dict)
     rerun_disabled: bool = False
     hw_classification: Optional[set] = None
-    device: Optional[str] = None
 
 
 def read_list(path: Optional[str], kind: str, env_name: str) -> dict:
@@ -69,7 +71,7 @@ def skip_reason_for(class_name: str, method: str, selection: Selection) -> Optio
         kept, unknown = upstream_match.known_platforms(tuple(platforms))
         if unknown:
             print(upstream_match.unrecognized_platforms_line(key, issue, unknown))
-        if upstream_match.platforms_hold(tuple(kept), selection.device, device_names=False):
+        if upstream_match.platforms_hold(tuple(kept), None, device_names=False):
             disabled = disabled_reason(issue, kept)
             break
     if disabled and not selection.rerun_disabled:

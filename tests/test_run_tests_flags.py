@@ -101,7 +101,7 @@ def test_disabled_and_slow_tests_skip_with_upstreams_reasons(monkeypatch):
     slow = {"test_slow (__main__.TestDisabledDemoCPU)": 120.0}
     skipped, ran = _run(upstream_selection.Selection(disabled=disabled, slow=slow))
     assert skipped == {"test_listed_cpu_float32": "Test is disabled because an issue exists disabling it: "
-                       "https://github.com/pytorch/pytorch/issues/9 for all platform(s) . If you're seeing this on your "
+                       "https://github.com/pytorch/pytorch/issues/9 for allplatform(s) . If you're seeing this on your "
                        "local machine and would like to enable this test, please make sure CI is not set and you are "
                        "not using the flag --import-disabled-tests.",
                        "test_slow": "test is slow; run with PYTORCH_TEST_WITH_SLOW to enable test"} and ran == 3

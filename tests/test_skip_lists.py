@@ -40,7 +40,7 @@ def test_disabled_json_matches_as_upstreams_check_if_enable():
     entries = skip_lists.load_disabled_json(str(DISABLED))
     first = entries[0]
     assert first.kind == "disabled" and first.link == "https://github.com/pytorch/pytorch/issues/101"
-    assert first.reason.startswith("Test is disabled because an issue exists disabling it: 101 for all platform(s)")
+    assert first.reason.startswith("Test is disabled because an issue exists disabling it: 101 for allplatform(s)")
     # class name prefix (TestAlpha disables TestAlphaCPU); the name with its device/dtype suffixes removed
     assert first.names("TestAlphaCPU.test_subtests") and first.names("TestAlpha.test_subtests_cpu_float32")
     assert not first.names("TestAlph.test_subtests") and not first.names("TestAlpha.test_subtests_more")

@@ -21,12 +21,18 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from testing._fork import upstream_match
 from testing._fork.expectations import Expectation, ExpectationError
 from testing._fork.upstream_match import file_suffix
 
 DISABLED_REASON = ("Test is disabled because an issue exists disabling it: {issue} for {all}platform(s) {platforms}. "
                    "If you're seeing this on your local machine and would like to enable this test, please make sure "
                    "CI is not set and you are not using the flag --import-disabled-tests.")
+
+
+def disabled_reason(issue: str, platforms: list[str]) -> str:
+    """Upstream's skip message, for the platforms its rule kept ("for allplatform(s) ." when none: verbatim)."""
+    return DISABLED_REASON.format(issue=issue, all="" if platforms else "all", platforms=", ".join(platforms))
 
 
 def load_skip_dict(path: str) -> list[Expectation]:
@@ -86,7 +92,7 @@ def load_disabled_json(path: str) -> list[Expectation]:
             raise ExpectationError(f"{path}:{line}: value for {key!r} is not [issue, [platform, ...]]")
         issue, platforms = str(value[0]), tuple(value[1])
         link = issue if "://" in issue else (f"https://github.com/pytorch/pytorch/issues/{issue}" if issue.isdigit() else "")
-        reason = DISABLED_REASON.format(issue=issue, all="all " if not platforms else "", platforms=", ".join(platforms))
+        reason = disabled_reason(issue, upstream_match.known_platforms(platforms, device_names=True)[0])
         entries.append(Expectation(key, "skip", reason, link=link, source=path, kind="disabled",
                                    platforms=platforms, line=line))
     return entries

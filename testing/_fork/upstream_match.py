@@ -27,14 +27,32 @@ def _upstream_platforms() -> dict[str, bool]:
             "inductor": upstream_utils.TEST_WITH_TORCHINDUCTOR, "slow": upstream_utils.TEST_WITH_SLOW}
 
 
-def platforms_hold(platforms: tuple[str, ...], device: Optional[str]) -> bool:
-    """Upstream's rule (an empty list, or any known platform that holds; unknown names are dropped),
-    where a platform naming the selected device (``--device xpu``) holds too."""
+def known_platforms(platforms: tuple[str, ...], device_names: bool = False) -> tuple[list[str], list[str]]:
+    """(the names the rule keeps, the unrecognized ones), in the list's order. Upstream keeps only
+    its platforms (``linux``, ``win``, ``mac``, ``rocm``, ``xpu``, ...); with ``device_names`` a
+    device type of the harness's table (``cuda``, ``hpu``) is kept too (``--expectations``)."""
     from testing._core import devices as _devices
 
     known = _upstream_platforms()
-    valid = [p for p in platforms if p in known or _devices.lookup(p) is not None]
-    return not valid or any(known.get(p, False) or p == device for p in valid)
+    kept = [p for p in platforms if p in known or (device_names and _devices.lookup(p) is not None)]
+    return kept, [p for p in platforms if p not in kept]
+
+
+def platforms_hold(platforms: tuple[str, ...], device: Optional[str], device_names: bool = True) -> bool:
+    """Upstream's rule: an empty list, or any known platform that holds; unrecognized names are dropped
+    (a list of only such names then holds everywhere). With ``device_names`` (``--expectations``) a
+    device type named in the list is known, and holds where it is the selected device (``--device xpu``)."""
+    known = _upstream_platforms()
+    kept, _ = known_platforms(platforms, device_names)
+    return not kept or any(known.get(p, False) or (device_names and p == device) for p in kept)
+
+
+def unrecognized_platforms_line(key: str, issue: str, unknown: list[str]) -> str:
+    """What upstream's check_if_enable prints for a disabled entry naming platforms it does not know."""
+    return " ".join((f"Test {key} is disabled for some unrecognized ",
+                     f"platforms: [{', '.join(unknown)}]. Please edit issue {issue} to fix the platforms ",
+                     'assigned to this flaky test, changing "Platforms: ..." to a comma separated ',
+                     f"subset of the following (or leave it blank to match all platforms): {', '.join(_upstream_platforms())}"))
 
 
 def remove_device_and_dtype_suffixes(test_name: str) -> str:

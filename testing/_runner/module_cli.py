@@ -15,7 +15,7 @@ from testing._core import warnings_log
 from testing._core.case import set_rng_seed
 from testing._core.naming import short_id
 from testing._ranks import engine as _engine
-from testing._runner import module_launch, module_xml, run_tests_flags, upstream_selection
+from testing._runner import class_lint, module_launch, module_xml, run_tests_flags, upstream_selection
 from testing._runner.loader import iter_tests
 from testing._runner.warnings_summary import summary_lines
 
@@ -148,13 +148,14 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
         disabled=upstream_selection.read_list(options.import_disabled_tests, "disabled", "DISABLED_TESTS_FILE"),
         slow=upstream_selection.read_list(options.import_slow_tests, "slow", "SLOW_TESTS_FILE"),
         rerun_disabled=options.rerun_disabled_tests,
-        hw_classification=set(getattr(options, "hw_classification", None) or ()) or None,
-        device=_config.get_config().device)
+        hw_classification=set(getattr(options, "hw_classification", None) or ()) or None)
     main_module = sys.modules["__main__"]
     if options.discover_tests:
         for test in iter_tests(unittest.TestLoader().loadTestsFromModule(main_module)):
             print(short_id(test))
         return
+    if not class_lint.lint_test_case_extension(unittest.TestLoader().loadTestsFromModule(main_module)):
+        sys.exit(1)  # upstream's check that every test class extends TestCase
     unittest_argv = [argv[0]] + rest
     if options.showlocals:
         unittest_argv[1:1] = ["--showlocals", "--tb=long", "--color=yes"] if options.use_pytest else ["--locals"]
@@ -166,6 +167,7 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
                                        ("--use-pytest", options.use_pytest),
                                        ("--rerun-disabled-tests", options.rerun_disabled_tests)) if on]
         other += ["--save-xml", options.save_xml] if options.save_xml else []
+        other += ["--hw-classification", *sorted(selection.hw_classification)] if selection.hw_classification else []
         module_launch.each_in_subprocess(unittest_argv, names(), other, options.rerun_disabled_tests)
         return
     if options.run_parallel > 1:
@@ -177,7 +179,7 @@ def run_tests(argv: Optional[list[str]] = None) -> None:
             where = module_xml.report_dir(options.save_xml.replace("python-unittest", "python-pytest"), options.log_suffix, argv[0])
             where.mkdir(parents=True, exist_ok=True)
             junit = str(where / f"{where.name}-{os.urandom(8).hex()}.xml")
-        code = module_launch.under_pytest(unittest_argv, options.pytest_single_test, junit)
+        code = module_launch.under_pytest(unittest_argv, options.pytest_single_test, junit, selection)
         if junit and os.path.exists(junit):
             module_xml.sanitize_pytest_xml(junit)
         sys.exit(code)

@@ -13,6 +13,7 @@ import sys
 from typing import Optional
 
 from testing._core import config as _config
+from testing._runner import upstream_selection
 
 SUBPROCESS_TIMEOUT = 15 * 60  # upstream's per-test limit under --subprocess
 
@@ -63,12 +64,18 @@ def pytest_args(argv: list[str], single_test: Optional[list[str]], junit_path: O
     return single_test + args[1:] if single_test else args
 
 
-def under_pytest(argv: list[str], single_test: Optional[list[str]], junit_path: Optional[str]) -> int:
-    """Upstream's USE_PYTEST: pytest over the module file (exit 5, nothing collected, counts as 0)."""
+def under_pytest(argv: list[str], single_test: Optional[list[str]], junit_path: Optional[str],
+                 selection: Optional[upstream_selection.Selection] = None) -> int:
+    """Upstream's USE_PYTEST: pytest over the module file (exit 5, nothing collected, counts as 0),
+    with run_tests()'s selection (lists, --rerun-disabled-tests, --hw-classification) applied to what
+    pytest collects, as upstream's TestCase.setUp and its test/conftest.py apply them there."""
     import pytest
+
+    from testing._runner import pytest_selection
 
     if junit_path:
         print(f"Test results will be stored in {junit_path}")
     _config.set_env("NO_COLOR", "1")
-    code = pytest.main(args=pytest_args(argv, single_test, junit_path))
+    plugins = [pytest_selection.SelectionPlugin(selection)] if selection is not None else []
+    code = pytest.main(args=pytest_args(argv, single_test, junit_path), plugins=plugins)
     return 0 if code == 5 else int(code)

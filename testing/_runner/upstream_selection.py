@@ -4,7 +4,8 @@
 (``{"test_name (module.Class)": ...}``), applied as ``common_utils.check_if_enable`` applies them,
 with its skip messages; ``--rerun-disabled-tests`` turns that round (only disabled tests run);
 ``--hw-classification``: only classes whose ``hw_classification`` is requested load, with upstream's
-one-line summary. The loader below applies them wherever unittest loads tests.
+one-line summary. The loader below applies them wherever unittest loads tests; under
+``--use-pytest``, `pytest_selection` applies the same decisions to pytest's items.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import json
 import os
 import unittest
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 
 from testing._core import config as _config
 from testing._fork import upstream_match
-from testing._fork.skip_lists import DISABLED_REASON
+from testing._fork.skip_lists import disabled_reason
 
 RERUN_ONLY_DISABLED = ("Test is enabled but --rerun-disabled-tests verification mode is set, so only"
                        " disabled tests are run")
@@ -30,11 +31,12 @@ FAST_REASON = "test is fast; we disabled it with PYTORCH_TEST_SKIP_FAST"
 
 @dataclasses.dataclass
 class Selection:
+    """run_tests()'s flags that decide which tests run and which skip."""
+
     disabled: dict = dataclasses.field(default_factory=dict)
     slow: dict = dataclasses.field(default_factory=dict)
     rerun_disabled: bool = False
     hw_classification: Optional[set] = None
-    device: Optional[str] = None
 
 
 def read_list(path: Optional[str], kind: str, env_name: str) -> dict:
@@ -52,22 +54,32 @@ def read_list(path: Optional[str], kind: str, env_name: str) -> dict:
 
 def skip_reason(test: unittest.TestCase, selection: Selection) -> Optional[str]:
     """Why upstream's check_if_enable would skip ``test`` (None: it runs)."""
-    class_name, method = type(test).__name__, test._testMethodName
-    if any(upstream_match.disabled_key_matches(key, class_name, method) for key in selection.slow):
-        if _config.env_value("PYTORCH_TEST_WITH_SLOW", "0") != "1":
-            return SLOW_REASON
-    elif _config.env_value("PYTORCH_TEST_SKIP_FAST", "0") == "1":
-        return FAST_REASON
+    return skip_reason_for(type(test).__name__, test._testMethodName, selection)
+
+
+def skip_reason_for(class_name: str, method: str, selection: Selection) -> Optional[str]:
+    """check_if_enable's decision for ``class_name.method``, in its order: slow, then disabled (the
+    platforms upstream knows; a name it does not know is printed and dropped), then fast. Upstream
+    skips the disabled-tests check under Sandcastle, which this harness never is (IS_SANDCASTLE)."""
+    slow = any(upstream_match.disabled_key_matches(key, class_name, method) for key in selection.slow)
+    if slow and _config.env_value("PYTORCH_TEST_WITH_SLOW", "0") != "1":
+        return SLOW_REASON
     disabled = None
     for key, (issue, platforms) in selection.disabled.items():
-        if upstream_match.disabled_key_matches(key, class_name, method) and \
-                upstream_match.platforms_hold(tuple(platforms), selection.device):
-            disabled = DISABLED_REASON.format(issue=issue, all="all " if not platforms else "", platforms=", ".join(platforms))
+        if not upstream_match.disabled_key_matches(key, class_name, method):
+            continue
+        kept, unknown = upstream_match.known_platforms(tuple(platforms))
+        if unknown:
+            print(upstream_match.unrecognized_platforms_line(key, issue, unknown))
+        if upstream_match.platforms_hold(tuple(kept), None, device_names=False):
+            disabled = disabled_reason(issue, kept)
             break
     if disabled and not selection.rerun_disabled:
         return disabled
     if not disabled and selection.rerun_disabled:
         return RERUN_ONLY_DISABLED
+    if not slow and _config.env_value("PYTORCH_TEST_SKIP_FAST", "0") == "1":
+        return FAST_REASON
     return None
 
 
@@ -87,23 +99,30 @@ def _cases(suite: Any) -> Iterator[unittest.TestCase]:
         yield from _cases(item)
 
 
-def hw_filter(tests: Iterable[unittest.TestCase], requested: set) -> list[unittest.TestCase]:
-    """Upstream's filter_by_hw_classification, with its summary line."""
+def hw_filter(items: Iterable[Any], requested: set, get_class: Callable[[Any], Optional[type]] = type) -> list:
+    """Upstream's filter_by_hw_classification (2.14 on): the items whose class is classified as one
+    of ``requested``, with its summary line (``no_class``: pytest items outside a class)."""
     from testing._upstream_api.release_names import HardwareClassification
 
-    kept, total, unclassified = [], 0, 0
-    for test in tests:
+    kept, total, unclassified, no_class = [], 0, 0, 0
+    for item in items:
         total += 1
-        found = getattr(type(test), "hw_classification", None)
+        cls = get_class(item)
+        if cls is None:
+            no_class += 1
+            continue
+        found = getattr(cls, "hw_classification", None)
         if found is None:
             unclassified += 1
             continue
         if not isinstance(found, HardwareClassification):
-            raise TypeError(f"{type(test).__module__}.{type(test).__name__}.hw_classification must be a HardwareClassification")
+            raise TypeError(f"{cls.__module__}.{cls.__name__}.hw_classification must be a HardwareClassification")
         if found.name in requested:
-            kept.append(test)
-    print(f"HW classification mode active ({sorted(requested, key=list(HardwareClassification.__members__).index)}): "
-          f"total={total}, passed={len(kept)}, unclassified={unclassified}, mismatched={total - len(kept) - unclassified}")
+            kept.append(item)
+    names = sorted(requested, key=list(HardwareClassification.__members__).index)
+    print(" ".join([f"HW classification mode active ({names}):", f"total={total}, passed={len(kept)},",
+                    f"unclassified={unclassified},", *([f"no_class={no_class},"] if no_class else []),
+                    f"mismatched={total - len(kept) - unclassified - no_class}"]))
     return kept
 
 

@@ -8,15 +8,17 @@ JUnit, the unmappable API's one line), one without it, one on the fake plug-in d
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+import torch
 
 from helpers import FIXTURES, ROOT, clean_env
 from testing._core import config as _config
-from testing._core import cuda_install, cuda_mapping, notices, repro
+from testing._core import cuda_calls, cuda_install, cuda_mapping, notices, repro
 from testing._runner import cli, junit
 from testing._runner.result import TestReport as Report  # not a test class for pytest
 
@@ -68,6 +70,15 @@ def test_device_cuda_ignores_the_mode_and_says_so(monkeypatch):
     assert cuda_mapping.announcement(_config.Config(device="cuda", map_cuda=True)) == cuda_mapping.NO_EFFECT
 
 
+def test_an_unmapped_stand_in_keeps_what_torch_reads_of_the_original():
+    # torch._dynamo (2.14 on) reads torch.cuda.use_mem_pool.__wrapped__ when imported, as DTensor does
+    original = torch.cuda.use_mem_pool
+    stand_in = cuda_calls._not_mapped("use_mem_pool", "cpu", original)
+    assert stand_in.__wrapped__ is original.__wrapped__
+    with pytest.raises(cuda_mapping.CudaNotMapped, match="torch.cuda.use_mem_pool has no equivalent on cpu"):
+        stand_in()
+
+
 def test_reports_carry_the_mode(tmp_path):
     config = _config.Config(device="cpu", map_cuda=True)
     report = Report(id="A.test_b", outcome="passed", file="t.py")
@@ -113,14 +124,32 @@ def test_without_the_mode_the_sample_fails_on_cpu_ranks():
     assert "test_dtypes_if_cuda_cpu_float64) ... FAIL" in out
 
 
-def test_plugin_device_gets_the_mapping_from_its_row():
-    """The fake device holds no tensors, so its run covers the controls (world size from
-    torch.cuda.device_count(), set_device, seeds, streams) and the decorators."""
-    proc = module("--device", "fakedev", "--map-cuda", "-k", "CudaControls", "-k", "Decorators",
-                  PYTHONPATH=f"{ROOT}:{PLUGIN}", TESTING_DEVICE_PLUGINS="fake_device_plugin")
-    out = proc.stderr
+def verdicts(stderr: str) -> dict[str, str]:
+    """unittest -v's outcome per test: the last line before the next test (warnings come between)."""
+    heads = list(re.finditer(r"^\w+ \(__main__\.([\w.]+)\) \.\.\. ", stderr, re.M))
+    ends = [h.start() for h in heads[1:]] + [stderr.find("\n" + "=" * 70, heads[-1].end()) if heads else 0]
+    return {h.group(1): stderr[h.end():end].strip().splitlines()[-1] for h, end in zip(heads, ends)}
+
+
+def test_plugin_device_gets_the_mapping_from_its_row_and_runs_the_whole_sample():
+    """The fake device (a Python PrivateUse1 backend whose tensors hold CPU data) runs every test of
+    the sample: torch.cuda's controls through its own module, CUDA-named tensors, a collective and
+    DTensor on its tensors. The ranks' lines (printed with -v) say where the tensors were."""
+    proc = module("--device", "fakedev", "--map-cuda", PYTHONPATH=f"{ROOT}:{PLUGIN}",
+                  TESTING_DEVICE_PLUGINS="fake_device_plugin")
+    out = proc.stderr + proc.stdout
     assert 'CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to fakedev (torch.fakedev)' in out, out
-    assert "test_controls (__main__.CudaControls.test_controls) ... ok" in out
-    assert "test_dtypes_if_cuda_fakedev_float32) ... ok" in out
-    assert "test_only_cuda_fakedev) ... ok" in out
-    assert out.rstrip().endswith("OK (skipped=1)") and proc.returncode == 0
+    assert verdicts(proc.stderr) == {
+        "CudaControls.test_controls": "ok", "CudaTensors.test_tensors": "ok",
+        "CudaDTensor.test_dtensor_from_cuda_tensor": "ok",
+        "CudaDecoratorsPRIVATEUSE1.test_dtypes_if_cuda_fakedev_float32": "ok",
+        "CudaDecoratorsPRIVATEUSE1.test_only_cuda_fakedev": "ok",
+        "CudaDecoratorsPRIVATEUSE1.test_skip_cuda_if_fakedev": "skipped 'skipCUDAIf follows the mapping'",
+        "UnmappedCudaAPI.test_memory_allocated": "ERROR",  # fails on purpose (torch.accelerator has no allocator here)
+    }, out
+    for rank in (0, 1):  # all_reduce of (rank + 1) on each rank, done on the device's tensors
+        line = f"rank {rank}: all_reduce of a FakeDeviceTensor on fakedev:0 gave [3.0, 3.0]; grad on fakedev:0"
+        assert line in out, out
+    assert "rank 0: shard of a FakeDeviceTensor on fakedev:0 holds [[0.0, 1.0], [2.0, 3.0]]" in out
+    assert "rank 1: shard of a FakeDeviceTensor on fakedev:0 holds [[4.0, 5.0], [6.0, 7.0]]" in out
+    assert proc.stderr.rstrip().endswith("FAILED (errors=1, skipped=1)") and proc.returncode == 1, out

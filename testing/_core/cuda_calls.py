@@ -35,11 +35,14 @@ _ACCELERATOR_NAMES = ("current_stream", "set_stream", "empty_cache", "memory_all
                       "reset_accumulated_memory_stats", "get_device_capability")
 
 
-def _not_mapped(name: str, device: str) -> Callable[..., Any]:
+def _not_mapped(name: str, device: str, original: Any = None) -> Callable[..., Any]:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise CudaNotMapped(name, device)
 
     fail.__name__ = name
+    if hasattr(original, "__wrapped__"):
+        # torch._dynamo (2.14 on) reads e.g. torch.cuda.use_mem_pool.__wrapped__ when it is imported
+        fail.__wrapped__ = original.__wrapped__  # type: ignore[attr-defined]
     return fail
 
 
@@ -208,4 +211,4 @@ def install(target: CudaTarget) -> None:
     answers = _CpuRanks(target).answers() if target.module is None else _accelerator_answers(target)
     cuda = torch.cuda
     for name in _cuda_names():
-        setattr(cuda, name, answers.get(name) or _not_mapped(name, target.device_type))
+        setattr(cuda, name, answers.get(name) or _not_mapped(name, target.device_type, getattr(cuda, name)))

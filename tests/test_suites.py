@@ -63,6 +63,7 @@ def test_a_ported_file_imports_suites_as_testing_names_and_runs_them_on_this_har
     assert "from testing.distributed.distributed_test import DistributedTest" in ported.read_text()
     assert outcomes(ported) == upstream_outcomes("upstream_suite_sample.py")
     probe = ("from testing.distributed.distributed_test import TestDistBackend as T\n"
+             "import testing.dist_utils\n"  # a second suite: the first stays loaded, once
              "import testing.common_distributed as ours, torch.testing._internal.distributed.distributed_test as suite\n"
              "print(issubclass(T, ours.MultiProcessTestCase), T is suite.TestDistBackend)")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=clean_env(BACKEND="gloo", WORLD_SIZE="2"), timeout=300)

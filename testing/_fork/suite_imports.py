@@ -43,7 +43,8 @@ class _SuiteFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         from testing._fork import redirect  # loaded on first use: a suite's own imports need it
 
-        redirect.install()
+        if not redirect.is_installed():  # installing purges upstream modules: the suites loaded so far too
+            redirect.install()
         return redirect.proxy(spec.name, importlib.import_module(upstream_name(spec.name)))
 
     def exec_module(self, module: types.ModuleType) -> None:

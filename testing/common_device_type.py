@@ -36,6 +36,7 @@ from testing._upstream_api.device_decorators import (
     skipPRIVATEUSE1If,
     skipXPUIf,
 )
+from testing._upstream_api.memory_checks import _has_sufficient_memory, largeTensorTest  # noqa: F401
 from testing._upstream_api.op_decorators import (
     OpDTypes,
     disablecuDNN,
@@ -71,7 +72,8 @@ __all__ = [
     "XPUTestBase", "HPUTestBase", "MPSTestBase", "PrivateUse1TestBase",
     "E4M3_MAX_POS", "E5M2_MAX_POS", "deviceCountAtLeast", "dtypes", "dtypesIfCPU", "dtypesIfCUDA", "dtypesIfHPU",
     "dtypesIfMPS", "dtypesIfPRIVATEUSE1", "dtypesIfXPU", "e4m3_type", "e5m2_type", "expectedFailure",
-    "expectedFailureCPU", "expectedFailureCUDA", "expectedFailureHPU", "expectedFailureXPU", "onlyAccelerator",
+    "expectedFailureCPU", "expectedFailureCUDA", "expectedFailureHPU", "expectedFailureXPU", "largeTensorTest",
+    "onlyAccelerator",
     "onlyCPU", "onlyCUDA", "onlyHPU", "onlyMPS", "onlyNativeDeviceTypes", "onlyOn", "onlyPRIVATEUSE1", "onlyXPU",
     "skipCPUIf", "skipCUDAIf", "skipHPUIf", "skipIf", "skipMetaIf", "skipMPSIf", "skipPRIVATEUSE1If", "skipXPUIf",
     "OpDTypes", "disablecuDNN", "has_cusolver", "has_hipsolver", "ops", "precisionOverride", "skipCPUIfNoFFT",

@@ -1,27 +1,31 @@
 """Upstream's test suites that ship inside torch, on this harness (testing/_fork/suites.py), and the
 OpInfo-side names they stand on."""
 
-import importlib.util
 import os
+import subprocess
+import sys
 import unittest
 
 import torch
 
-from helpers import FIXTURES, outcomes
+import testing
+from helpers import FIXTURES, clean_env, outcomes
 from oracle import upstream_outcomes
 
 from testing._fork import redirect
+from testing._fork.port import port_text
 from testing._fork.suites import SUITES, UPSTREAM, suite_name
 
 TORCH_INTERNAL = os.path.join(os.path.dirname(torch.__file__), "testing", "_internal")
+HARNESS = os.path.dirname(testing.__file__)
 
 
 def test_the_suite_list_names_modules_of_the_installed_torch_that_testing_does_not_provide():
     for entry in SUITES:
         path = os.path.join(TORCH_INTERNAL, *entry.split("."))
         assert os.path.isfile(path + ".py") or os.path.isfile(os.path.join(path, "__init__.py")), entry
-        assert importlib.util.find_spec(f"testing.{entry.split('.')[0]}") is None or \
-            importlib.util.find_spec(f"testing.{entry}") is None, f"{entry} is both a suite and provided"
+        ours = os.path.join(HARNESS, *entry.split("."))  # testing.<suite> names torch's (suite_imports)
+        assert not os.path.isfile(ours + ".py") and not os.path.isdir(ours), f"{entry} is both a suite and provided"
     assert suite_name(f"{UPSTREAM}.distributed.rpc.jit.rpc_test")  # an entry covers its submodules
     assert suite_name(f"{UPSTREAM}.distributed.rpc_utils")
     assert not suite_name(f"{UPSTREAM}.distributed.rpc_utilsx")  # but not names that only start alike
@@ -49,6 +53,21 @@ def test_a_suite_shipped_in_torch_gives_upstreams_ids_and_outcomes():
     assert ours == upstream_outcomes("upstream_suite_sample.py")
     assert ours["TestDistBackendWithSpawn.test_get_rank"] == ("passed", "")
     assert ours["TestDistBackendWithSpawn.test_barrier_cuda"][0] == "skipped"  # "CUDA ..." / "accelerator ..." by release
+
+
+def test_a_ported_file_imports_suites_as_testing_names_and_runs_them_on_this_harness(tmp_path):
+    """The port renames the suite's import to testing.distributed.distributed_test, which is torch's
+    suite served on this harness (testing/_fork/suite_imports.py): the oracle's ids and outcomes."""
+    ported = tmp_path / "ported_suite_sample.py"
+    ported.write_text(port_text((FIXTURES / "upstream_suite_sample.py").read_text()))
+    assert "from testing.distributed.distributed_test import DistributedTest" in ported.read_text()
+    assert outcomes(ported) == upstream_outcomes("upstream_suite_sample.py")
+    probe = ("from testing.distributed.distributed_test import TestDistBackend as T\n"
+             "import testing.dist_utils\n"  # a second suite: the first stays loaded, once
+             "import testing.common_distributed as ours, torch.testing._internal.distributed.distributed_test as suite\n"
+             "print(issubclass(T, ours.MultiProcessTestCase), T is suite.TestDistBackend)")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=clean_env(BACKEND="gloo", WORLD_SIZE="2"), timeout=300)
+    assert proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]
 
 
 class _Op:

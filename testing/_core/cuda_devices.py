@@ -7,8 +7,10 @@ arguments, and turns ``Tensor.cuda(i)`` into ``Tensor.to(<device>)``; ``Module.c
 ``torch.device(0)``) gives the mapped device. ``torch.load(map_location=...)`` is not a torch
 function and is wrapped on its own.
 
-Results are the selected device's: ``t.is_cuda`` stays False, and a device object built before the
-mode was installed (at import of torch itself) still says cuda.
+Results are the selected device's: ``t.is_cuda`` stays False. A device object built before the mode
+was installed (above the harness imports of a file run directly) still says cuda, though torch
+calls given it are rewritten; constructors that are not torch functions (``torch.Generator``,
+``torch.Stream``, ``torch.autocast``) are not seen (docs/cuda-mapping.md, "Limits").
 """
 
 from __future__ import annotations

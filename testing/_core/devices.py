@@ -53,6 +53,11 @@ class DeviceType:
     """Whether multi-rank tests count it as an accelerator (mps does not)."""
     fsdp_device: Optional[str] = None
     """The device string upstream's common_fsdp picks for it, when not the bare name (``hpu:0``)."""
+    free_memory: Optional[Callable[[torch.device], float]] = None
+    """Bytes this process may still allocate on a device of this type (largeTensorTest asks it once
+    the type is the current accelerator); None where upstream has no such query for the type."""
+    host_memory: bool = False
+    """Whether its tensors live in host memory (cpu, mps): largeTensorTest checks the host's."""
 
     @property
     def class_suffix(self) -> str:
@@ -95,6 +100,15 @@ def _hpu_count() -> int:
     return hpu.device_count() if hpu is not None and hpu.is_available() else 0
 
 
+def _cuda_free_memory(device: torch.device) -> float:
+    # upstream's measure: free memory, scaled by the share of it this process is allowed
+    return torch.cuda.memory.mem_get_info(device)[0] * torch.cuda.memory.get_per_process_memory_fraction(device)
+
+
+def _xpu_free_memory(device: torch.device) -> float:
+    return torch.xpu.memory.mem_get_info(device)[0]
+
+
 def _initialized(name: str) -> Callable[[], bool]:
     def check() -> bool:
         module = getattr(torch, name, None)
@@ -120,15 +134,16 @@ def _privateuse1_count() -> int:
 
 
 _BUILTIN = (
-    DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False, priority=99),
+    DeviceType("cpu", "gloo", lambda: 0, accelerator=False, set_device=False, priority=99, host_memory=True),
     DeviceType("cuda", "nccl", _safe_count(_cuda_count), priority=0, triton=True,
-               runtime_initialized=_CUDA_INITIALIZED, backend_aliases=("ncclx",), visible_env="CUDA_VISIBLE_DEVICES"),
+               runtime_initialized=_CUDA_INITIALIZED, backend_aliases=("ncclx",), visible_env="CUDA_VISIBLE_DEVICES",
+               free_memory=_cuda_free_memory),
     DeviceType("xpu", "xccl", _safe_count(_xpu_count), opt_in="allow_xpu", priority=2, triton=True,
-               runtime_initialized=_initialized("xpu"), visible_env="ZE_AFFINITY_MASK"),
+               runtime_initialized=_initialized("xpu"), visible_env="ZE_AFFINITY_MASK", free_memory=_xpu_free_memory),
     DeviceType("hpu", "hccl", _safe_count(_hpu_count), native=False, set_device=False, priority=1,
                backend_probe=lambda: _hpu_count() > 0, fsdp_device="hpu:0", visible_env="HABANA_VISIBLE_MODULES"),
     DeviceType("mps", "gloo", _safe_count(_mps_count), opt_in="allow_mps", set_device=False, priority=60,
-               distributed=False),
+               distributed=False, host_memory=True),
 )
 
 _table: dict[str, DeviceType] = {d.name: d for d in _BUILTIN}

@@ -134,6 +134,12 @@ TABLE: tuple[Behaviour, ...] = (
     Behaviour("with_temp_dir_waits_for_ranks", since="2.15",
               note="checkpoint_utils.with_temp_dir: every rank meets at a barrier, even after a failure, and "
                    "rank 0 alone removes the directory (before: each rank removed it when its body returned)"),
+    # -- common_device_type.largeTensorTest (testing/_upstream_api/memory_checks.py) ---------------
+    Behaviour("large_tensor_host_cgroup", since="2.15",
+              note="largeTensorTest on host memory: psutil's available memory, clamped to the cgroup's limit"),
+    Behaviour("large_tensor_host_accelerator_sync", since="2.14",
+              note="largeTensorTest on an accelerator using host memory (mps): synchronize and empty its "
+                   "cache before measuring again"),
     # -- run_tests()'s command line (common_utils.parse_cmd_line_args) ------------------------------
     Behaviour("run_tests_flag:--hw-classification", since="2.14",
               note="run_tests() takes --hw-classification NAME... (filters by the classes' hw_classification); "
@@ -164,6 +170,8 @@ TABLE: tuple[Behaviour, ...] = (
               value="testing._upstream_api.release_names:requires_accelerator", before=None),
     Behaviour("name:common_utils.requires_xpu", since="2.15",
               value="testing._upstream_api.release_names:requires_xpu", before=None),
+    Behaviour("name:common_device_type.largeMPSBufferTest", since="2.14",
+              value="testing._upstream_api.memory_checks:largeMPSBufferTest", before=None),
     Behaviour("name:common_device_type.Capability", since="2.15",
               value="testing._upstream_api.capabilities:Capability", before=None),
     Behaviour("name:common_device_type.requires_capabilities", since="2.15",

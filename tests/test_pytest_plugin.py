@@ -99,6 +99,10 @@ def test_without_the_redirect_one_line_names_the_option(tmp_path):
     # a file that imports upstream's harness only inside a test (an oracle, say) is not named
     (tmp_path / "test_oracle_inside.py").write_text(
         "def test_oracle():\n    from torch.testing._internal.common_utils import TestCase\n")
+    # nor one that imports both harnesses to compare them
+    (tmp_path / "test_both_harnesses.py").write_text(
+        "import torch.testing._internal.common_utils as upstream\nfrom testing import common_utils\n\n"
+        "def test_same():\n    assert upstream.TestCase is not common_utils.TestCase\n")
     proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", tmp_path)
     warnings = [line for line in proc.stdout.splitlines() if "--redirect-upstream" in line]
     assert warnings == ["testing: test_upstream_sample.py imports torch.testing._internal and runs on torch's own "

@@ -231,19 +231,21 @@ def missing_names(source: str) -> list[str]:
 
 def upstream_imports(source: str) -> str:
     """Where the source imports upstream's harness: "import" (at import time: its tests stand on
-    it), "tests" (only inside functions), or "" (nowhere, or the source does not parse)."""
+    it), "tests" (only inside functions, or at import time beside this harness: upstream's is then
+    the oracle the file compares against), or "" (nowhere, or the source does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return ""
 
-    def imports(node: ast.AST) -> bool:
+    def imports(node: ast.AST, package: str = UPSTREAM) -> bool:
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
             [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
-        return any(name == UPSTREAM or name.startswith(UPSTREAM + ".") for name in names)
+        return any(name == package or name.startswith(package + ".") for name in names)
 
-    if any(imports(node) for node in _import_time_nodes(tree)):
-        return "import"
+    at_import = list(_import_time_nodes(tree))
+    if any(imports(node) for node in at_import):
+        return "tests" if any(imports(node, OURS) for node in at_import) else "import"
     return "tests" if any(imports(node) for node in ast.walk(tree)) else ""
 
 

@@ -94,8 +94,8 @@ def test_cpu_ranks_share_the_cores_unless_omp_num_threads_is_set(tmp_path, omp):
 def test_start_method_spawn_really_spawns_the_ranks(tmp_path, how):
     """docs/ranks.md: `--start-method spawn` (module flag, runner flag) or TESTING_START_METHOD=spawn is
     upstream's way: each rank is a multiprocessing spawn child of the test process."""
-    if how == "module-flag":
-        proc, facts, test_pid, markers = run_facts(tmp_path, "--start-method", "spawn")
+    if how == "module-flag":  # --map-cuda for a notice the test process says and its ranks must not repeat
+        proc, facts, test_pid, markers = run_facts(tmp_path, "--start-method", "spawn", "--map-cuda")
     elif how == "environment":
         proc, facts, test_pid, markers = run_facts(tmp_path, TESTING_START_METHOD="spawn")
     else:
@@ -105,6 +105,9 @@ def test_start_method_spawn_really_spawns_the_ranks(tmp_path, how):
         assert fact["mp_parent"] == test_pid and fact["ppid"] == test_pid, (fact, test_pid)
     assert_seeded_without_setup(facts, test_pid, markers)
     assert FALLBACK_NOTICE not in proc.stderr  # asked for, not a fallback
+    said = [line for line in proc.stderr.splitlines() if line.startswith("testing: ")]
+    assert len(said) == len(set(said)), proc.stderr  # spawned ranks re-import the module silently
+    assert how != "module-flag" or any("are mapped to cpu" in line for line in said), proc.stderr
 
 
 def test_extra_thread_falls_back_to_spawn_with_one_notice(tmp_path):

@@ -3,7 +3,6 @@ and the one line that says so. Called once the configuration is read, before tes
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Any, Optional
 
 from testing._core import cuda_calls, cuda_devices, cuda_mapping, notices
@@ -18,7 +17,7 @@ def install(config: Any) -> Optional[CudaTarget]:
     global _announced_cuda
     if cuda_mapping.active() is not None or not config.map_cuda:
         return cuda_mapping.active()
-    in_rank = multiprocessing.parent_process() is not None
+    in_rank = notices.in_rank_process()
     mapping = cuda_mapping.target_for(config)
     if mapping is None:
         if config.device == cuda_mapping.CUDA and not _announced_cuda and not in_rank:

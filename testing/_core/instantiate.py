@@ -258,15 +258,9 @@ def desired_device_types(
 _emulation_announced = False
 
 
-def _in_rank_process() -> bool:
-    import multiprocessing
-
-    return multiprocessing.parent_process() is not None
-
-
 def _announce_emulation(generic_cls: type) -> None:
     global _emulation_announced
-    if _emulation_announced or _in_rank_process():
+    if _emulation_announced or notices.in_rank_process():
         return
     _emulation_announced = True
     try:
@@ -280,7 +274,7 @@ def _announce_emulation(generic_cls: type) -> None:
 
 
 def _announce_nothing(generic_cls: type, permitted: list[str]) -> None:
-    if _in_rank_process():
+    if notices.in_rank_process():
         return
     config = get_config()
     selected = f"selected device {config.device!r}" if config.device else "no --device given"

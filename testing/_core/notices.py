@@ -4,6 +4,7 @@ pytest's terminal summary shows them even when pytest captures stderr (testing._
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 _notices: list[str] = []
@@ -16,3 +17,11 @@ def notice(text: str) -> None:
 
 def collected() -> list[str]:
     return list(_notices)
+
+
+def in_rank_process() -> bool:
+    """Whether this process is a rank (or another child) of the process that says the notices: a
+    forked child has a parent process; a spawned one, while it re-imports the main module, is still
+    inheriting and has none yet."""
+    return multiprocessing.parent_process() is not None or getattr(
+        multiprocessing.current_process(), "_inheriting", False)

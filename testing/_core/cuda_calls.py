@@ -163,6 +163,23 @@ def _mapped_arguments(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _through_accelerator(name: str, target: CudaTarget) -> Callable[..., Any]:
+    """torch.accelerator's ``name`` for a device whose module lacks it. torch.accelerator has it for
+    every device type, but a device without the runtime piece behind it (a plug-in without a device
+    allocator, say) fails inside torch; that is the one-line "no equivalent" failure too."""
+    fn = _mapped_arguments(getattr(torch.accelerator, name))
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CudaNotMapped(name, target.device_type, f"torch.accelerator.{name}: {first}") from exc
+
+    return call
+
+
 def _accelerator_answers(target: CudaTarget) -> dict[str, Any]:
     """torch.cuda on an accelerator: the device's module answers what it has, torch.accelerator the
     index and synchronisation (a plug-in's module need not define them)."""
@@ -191,7 +208,7 @@ def _accelerator_answers(target: CudaTarget) -> dict[str, Any]:
     answers.setdefault("stream", lambda stream: stream)  # a torch.Stream is its own context manager
     for name in _ACCELERATOR_NAMES:
         if hasattr(accelerator, name):
-            answers.setdefault(name, _mapped_arguments(getattr(accelerator, name)))
+            answers.setdefault(name, _through_accelerator(name, target))
     answers.setdefault("is_initialized", lambda: False)  # a plug-in module that does not say: nothing to guard
     if seed_all is not None:
         answers.setdefault("manual_seed", seed_all)  # seeding every device covers seeding the current one

@@ -32,8 +32,8 @@ _CUDA_STRING = re.compile(r"^cuda(?::(\d+))?$")
 class CudaNotMapped(RuntimeError):
     """A CUDA API with no equivalent on the selected device: the test fails naming both."""
 
-    def __init__(self, api: str, device: str) -> None:
-        super().__init__(f"--map-cuda: torch.cuda.{api} has no equivalent on {device}")
+    def __init__(self, api: str, device: str, why: str = "") -> None:
+        super().__init__(f"--map-cuda: torch.cuda.{api} has no equivalent on {device}" + (f" ({why})" if why else ""))
 
 
 @dataclasses.dataclass(frozen=True)

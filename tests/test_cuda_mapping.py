@@ -98,12 +98,13 @@ def test_cuda_named_sample_runs_on_cpu_ranks_and_an_unmappable_api_fails_with_on
     assert said == ['CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to cpu (emulated on 4 CPU ranks)'], out
     assert out.index(said[0]) < out.index("=== ")
     for test in ("CudaControls.test_controls", "CudaTensors.test_tensors", "CudaDTensor.test_dtensor_from_cuda_tensor",
-                 "CudaDecoratorsCPU.test_only_cuda_cpu", "CudaDecoratorsCPU.test_dtypes_if_cuda_cpu_float32"):
+                 "CudaDecoratorsCPU.test_only_cuda_cpu", "CudaDecoratorsCPU.test_dtypes_if_cuda_cpu_float32",
+                 "CudaAutocast.test_autocast_cuda"):
         assert f"PASSED   {test} " in out, out
     assert "SKIPPED  CudaDecoratorsCPU.test_skip_cuda_if_cpu" in out  # skipCUDAIf follows the mapping
     assert "ERROR    UnmappedCudaAPI.test_memory_allocated" in out and f"CudaNotMapped: {UNMAPPED}\n" in out
     assert "rerun: python" in out and "--device cpu --map-cuda " in out
-    assert out.rstrip().splitlines()[-1] == "5 passed, 1 failed, 1 skipped"
+    assert out.rstrip().splitlines()[-1] == "6 passed, 1 failed, 1 skipped"
     suite = ET.parse(tmp_path / "xml" / "cuda_named_sample.xml").getroot().find("testsuite")
     assert [(p.get("name"), p.get("value")) for p in suite.findall("properties/property")] == [("map_cuda", "cpu")]
 
@@ -145,6 +146,7 @@ def test_plugin_device_gets_the_mapping_from_its_row_and_runs_the_whole_sample()
         "CudaDecoratorsPRIVATEUSE1.test_dtypes_if_cuda_fakedev_float32": "ok",
         "CudaDecoratorsPRIVATEUSE1.test_only_cuda_fakedev": "ok",
         "CudaDecoratorsPRIVATEUSE1.test_skip_cuda_if_fakedev": "skipped 'skipCUDAIf follows the mapping'",
+        "CudaAutocast.test_autocast_cuda": "ok",  # the plug-in registers its own autocast kernels
         "UnmappedCudaAPI.test_memory_allocated": "ERROR",  # fails on purpose: the plug-in has no allocator
     }, out
     for rank in (0, 1):  # all_reduce of (rank + 1) on each rank, done on the device's tensors

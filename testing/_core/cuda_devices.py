@@ -10,7 +10,8 @@ function and is wrapped on its own.
 Results are the selected device's: ``t.is_cuda`` stays False. A device object built before the mode
 was installed (above the harness imports of a file run directly) still says cuda, though torch
 calls given it are rewritten; constructors that are not torch functions (``torch.Generator``,
-``torch.Stream``, ``torch.autocast``) are not seen (docs/cuda-mapping.md, "Limits").
+``torch.Stream``) are not seen (docs/cuda-mapping.md, "Limits"); ``torch.autocast("cuda")`` is
+mapped on its own.
 """
 
 from __future__ import annotations
@@ -93,3 +94,14 @@ def install(target: CudaTarget) -> None:
         return original_load(f, _map_location(map_location), *args, **kwargs)
 
     torch.load = load
+
+    # autocast is a context manager, not a torch function: torch.autocast("cuda") would cast only
+    # CUDA ops, a silent no-op on the selected device (torch.cuda.amp.autocast comes through here too)
+    autocast = torch.amp.autocast_mode.autocast
+    original_init = autocast.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Any, device_type: str, *args: Any, **kwargs: Any) -> None:
+        original_init(self, target.device_type if device_type == CUDA else device_type, *args, **kwargs)
+
+    autocast.__init__ = init

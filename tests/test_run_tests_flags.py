@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 import unittest
 import warnings
 import xml.etree.ElementTree as ET
@@ -139,6 +140,39 @@ def test_subprocess_and_run_parallel_start_upstreams_commands(monkeypatch):
                        [python, "t.py", "-v", "--log-suffix=-shard-2", "A.test_2"]]
     monkeypatch.setattr(config, "_config", config.Config(redirect=True))  # python -m testing FILE stays redirected
     assert module_launch.self_command(["t.py"]) == [python, "-m", "testing", "t.py"]
+
+
+def test_subprocess_retries_a_failed_child_once_as_upstream(monkeypatch, capsys):
+    codes = iter([1, 0, 3, 3])  # test_1 fails, then passes; test_2 fails twice
+    started = []
+
+    def run(cmd, **kwargs):
+        started.append((cmd[-1], kwargs["timeout"]))
+        return types.SimpleNamespace(returncode=next(codes))
+
+    monkeypatch.setattr(module_launch.subprocess, "run", run)
+    monkeypatch.setattr(config, "_config", config.Config())
+    with pytest.raises(AssertionError, match=r"^1 unit test\(s\) failed:\n\tA.test_2$"):
+        module_launch.each_in_subprocess(["t.py"], ["A.test_1", "A.test_2"], [], False)
+    assert started == [("A.test_1", 900), ("A.test_1", 900), ("A.test_2", 900), ("A.test_2", 900)]
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["Got exit code 1, retrying (retries left=1)", "Got exit code 3, retrying (retries left=1)",
+                       f"Test exited with non-zero exitcode 3. Command to reproduce: {sys.executable} t.py A.test_2"]
+
+    def hang(cmd, **kwargs):
+        started.append((cmd[-1], kwargs["timeout"]))
+        raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])
+
+    monkeypatch.setattr(module_launch.subprocess, "run", hang)
+    assert module_launch.retry_shell(["x"], 900, 1) == 124
+    assert capsys.readouterr().out.splitlines() == ["Command took >15min, retrying (retries left=1)",
+                                                    "Command took >15min, returning 124"]
+    started.clear()  # rerunning disabled tests: no limit and no retry, as upstream
+    monkeypatch.setattr(module_launch.subprocess, "run", run)
+    codes = iter([2])
+    with pytest.raises(AssertionError):
+        module_launch.each_in_subprocess(["t.py"], ["A.test_3"], [], True)
+    assert started == [("A.test_3", None)]
 
 
 def test_pytest_single_test_replaces_the_module_file_on_pytests_command_line():

@@ -24,15 +24,31 @@ def self_command(argv: list[str]) -> list[str]:
     return head + argv
 
 
+def retry_shell(cmd: list[str], timeout: Optional[float], retries: int) -> int:
+    """Upstream's retry_shell: a failed or timed-out child runs again while retries are left, with
+    upstream's lines; a last timeout is exit 124."""
+    while True:
+        try:
+            code = subprocess.run(cmd, timeout=timeout).returncode
+            if code == 0 or retries == 0:
+                return code
+            print(f"Got exit code {code}, retrying (retries left={retries})", flush=True)
+        except subprocess.TimeoutExpired:
+            minutes = int(timeout or 0) // 60
+            if retries == 0:
+                print(f"Command took >{minutes}min, returning 124", flush=True)
+                return 124
+            print(f"Command took >{minutes}min, retrying (retries left={retries})", flush=True)
+        retries -= 1
+
+
 def each_in_subprocess(argv: list[str], test_names: list[str], other_args: list[str], rerun_disabled: bool) -> None:
-    """Upstream's TEST_IN_SUBPROCESS: one process per test; a failure names the command to repeat it."""
+    """Upstream's TEST_IN_SUBPROCESS: one process per test, retried once (not when rerunning
+    disabled tests); a failure names the command to repeat it."""
     failed = []
     for name in test_names:
         cmd = self_command([argv[0], *other_args, *argv[1:], name])
-        try:
-            code = subprocess.run(cmd, timeout=None if rerun_disabled else SUBPROCESS_TIMEOUT).returncode
-        except subprocess.TimeoutExpired:
-            code = -1
+        code = retry_shell(cmd, None if rerun_disabled else SUBPROCESS_TIMEOUT, 0 if rerun_disabled else 1)
         if code != 0:
             print(f"Test exited with non-zero exitcode {code}. Command to reproduce: {' '.join(cmd)}")
             failed.append(name)

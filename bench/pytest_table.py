@@ -2,11 +2,12 @@
 """pytest against run_test.py on unmodified upstream files: the same ids and outcomes?
 
 Per file and device selection: ``python -m pytest FILE --redirect-upstream [--device D]
---junitxml`` and ``python run_test.py [--device D] FILE --xml``, then each JUnit file read as
+[--map-cuda] --junitxml`` and ``python run_test.py [--device D] [--map-cuda] FILE --xml``, then
+each JUnit file read as
 {(class, test): passed | failure | error | skipped}. Prints one markdown row per file and
 selection (docs/pytest.md has the last output).
 
-usage: python bench/pytest_table.py [--device cpu] [--device none] FILE...
+usage: python bench/pytest_table.py [--device cpu] [--device none] [--map-cuda] FILE...
 """
 
 from __future__ import annotations
@@ -34,8 +35,18 @@ def junit_kinds(paths: list[Path]) -> dict[tuple[str, str], str]:
     for path in paths:
         for case in ET.parse(path).getroot().iter("testcase"):
             kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-            found[(case.get("classname", "").rsplit(".", 1)[-1], case.get("name", ""))] = kinds[0] if kinds else "passed"
+            key = (case.get("classname", "").rsplit(".", 1)[-1], case.get("name", ""))
+            if _load_error(case):  # a file that does not import: one entry per runner, named differently
+                key = ("<file>", "does not load")
+            found[key] = kinds[0] if kinds else "passed"
     return found
+
+
+def _load_error(case: ET.Element) -> bool:
+    """pytest writes a module that fails to import as a "collection failure" entry named for the
+    module; run_test.py as the test ``<FILE>``."""
+    error = case.find("error")
+    return (error is not None and error.get("message") == "collection failure") or "<" in case.get("classname", "") + case.get("name", "")
 
 
 def counts(kinds: dict) -> str:
@@ -45,8 +56,8 @@ def counts(kinds: dict) -> str:
     return f"{len(kinds)}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(tally.items()))
 
 
-def compare(path: Path, device: str | None) -> str:
-    flags = ["--device", device] if device else []
+def compare(path: Path, device: str | None, map_cuda: bool = False, name: str = "") -> str:
+    flags = (["--device", device] if device else []) + (["--map-cuda"] if map_cuda else [])
     with tempfile.TemporaryDirectory() as work:
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path), "--redirect-upstream",
                         *flags, "--junitxml", f"{work}/pytest.xml"], cwd=work, env=env(), capture_output=True, timeout=3600)
@@ -57,14 +68,19 @@ def compare(path: Path, device: str | None) -> str:
     same = "yes" if ours == runner else "NO: " + "; ".join(
         f"{k[0]}.{k[1]} pytest {ours.get(k, '-')} run_test {runner.get(k, '-')}"
         for k in sorted(set(ours) | set(runner)) if ours.get(k) != runner.get(k))
-    return f"| {path.name} | {device or '(none)'} | {counts(ours)} | {counts(runner)} | {same} |"
+    selection = (device or "(none)") + (" --map-cuda" if map_cuda else "")
+    return f"| {name or path.name} | {selection} | {counts(ours)} | {counts(runner)} | {same} |"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
     parser.add_argument("--device", action="append", help="a device selection; 'none' for none (default: cpu)")
+    parser.add_argument("--map-cuda", action="store_true", help="give both runners --map-cuda (needs a device selection)")
     args = parser.parse_args()
+    if args.map_cuda and "none" in (args.device or []):
+        print("pytest_table.py: error: --map-cuda needs a device selection, not --device none", file=sys.stderr)
+        return 2
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         print(f"pytest_table.py: error: no such file: {missing[0]}", file=sys.stderr)
@@ -73,7 +89,8 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for file in args.files:
         for device in args.device or ["cpu"]:
-            print(compare(Path(file).resolve(), None if device == "none" else device), flush=True)
+            # the name as given: two revisions of one file differ by folder, not by name
+            print(compare(Path(file).resolve(), None if device == "none" else device, args.map_cuda, file), flush=True)
     return 0
 
 

@@ -5,8 +5,9 @@ out of the repo). MANIFEST is a TSV: upstream path, repository, commit, local co
     python bench/upstream_table.py docs/upstream_manifest.tsv --copies COPIES_DIR
 
 For each file: torch's own harness (the oracle), this harness with the same (absent) device
-selection, and this harness with --device cpu; counts per outcome, and whether ids and outcomes
-agree with the oracle. Prints a markdown table.
+selection, this harness with --device cpu, and with --device cpu --map-cuda; counts per outcome,
+and whether ids and outcomes agree with the oracle. Prints a markdown table; --details FILE also
+writes every test's outcome and message per run (JSON), to classify the failures.
 """
 
 from __future__ import annotations
@@ -79,10 +80,13 @@ def main() -> None:
     parser.add_argument("--rank-timeout", type=float, default=900,
                         help="DISTRIBUTED_TESTS_DEFAULT_TIMEOUT for both harnesses: some upstream tests "
                              "(test_convolution_ops' depthwise case) need minutes on CPU ranks")
+    parser.add_argument("--details", type=Path, help="write each run's per-test outcome and message here (JSON)")
     args = parser.parse_args()
+    details = {}
     rank_timeout = {"DISTRIBUTED_TESTS_DEFAULT_TIMEOUT": f"{args.rank_timeout:g}"}
-    print("| upstream file | repo @ commit | torch's harness | this harness | same ids and outcomes | this harness, --device cpu | note |")
-    print("|---|---|---|---|---|---|---|")
+    print("| upstream file | repo @ commit | torch's harness | this harness | same ids and outcomes "
+          "| this harness, --device cpu | this harness, --device cpu --map-cuda | note |")
+    print("|---|---|---|---|---|---|---|---|")
     for line in args.manifest.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
@@ -91,8 +95,14 @@ def main() -> None:
         oracle = run(path, "--upstream-harness", timeout=args.timeout, **rank_timeout)
         ours = run(path, timeout=args.timeout, **rank_timeout)
         emulated = run(path, timeout=args.timeout, TESTING_DEVICE="cpu", **rank_timeout)
+        mapped = run(path, timeout=args.timeout, TESTING_DEVICE="cpu", TESTING_MAP_CUDA="1", **rank_timeout)
         same = "yes" if {k: v[0] for k, v in oracle.items()} == {k: v[0] for k, v in ours.items()} else "no"
-        print(f"| {upstream_path} | {repo} @ {commit[:10]} | {summary(oracle, args.copies)} | {summary(ours, args.copies)} | {same} | {summary(emulated, args.copies)} | {note} |")
+        print(f"| {upstream_path} | {repo} @ {commit[:10]} | {summary(oracle, args.copies)} | {summary(ours, args.copies)} "
+              f"| {same} | {summary(emulated, args.copies)} | {summary(mapped, args.copies)} | {note} |", flush=True)
+        if args.details:
+            details[local] = {"oracle": oracle, "this harness": ours, "--device cpu": emulated,
+                              "--device cpu --map-cuda": mapped}
+            args.details.write_text(json.dumps(details, indent=1))
 
 
 if __name__ == "__main__":

@@ -124,3 +124,17 @@ def test_options_reach_the_configuration_and_bad_values_are_usage_errors(monkeyp
         config.adopt_flags({"--world-size": "0"}, "pytest")
     with pytest.raises(config.UsageError, match="--timeout must be a positive"):
         config.adopt_flags({"--timeout": -1.0}, "pytest")
+
+
+def test_a_class_bound_under_another_name_keeps_its_own_name_as_id(tmp_path):
+    """As upstream's test_dtensor_fft_ops.py binds its LocalTensor twin
+    (``instantiate_device_type_tests = create_local_tensor_test_class(...)``): pytest's id uses the
+    class's own name, as run_test.py's does; a class held under its own name is collected once."""
+    (tmp_path / "test_alias.py").write_text(
+        "import unittest\n\n\nclass TestOwn(unittest.TestCase):\n    def test_a(self):\n        pass\n\n\n"
+        "instantiate_device_type_tests = type('TestMade', (unittest.TestCase,), {'test_b': lambda self: None})\n"
+        "again = TestOwn\n")
+    collected = run(tmp_path, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "test_alias.py")
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert sorted(ids) == ["test_alias.py::TestMade::test_b", "test_alias.py::TestOwn::test_a",
+                           "test_alias.py::again::test_a"], collected.stdout

@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["testing._runner.pytest_expectations"]  # --expectations, its own module
+pytest_plugins = ["testing._runner.pytest_expectations",  # --expectations, its own module
+                  "testing._runner.pytest_names"]  # classes keep their own names as ids
 
 _REDIRECT_INI = "testing_redirect"
 _TIMEOUT_DEST = "testing_timeout"

@@ -85,3 +85,11 @@ def run_module(path: Path, *args: str, timeout: float = 600, **env: str) -> subp
         [sys.executable, str(path), *args],
         capture_output=True, text=True, timeout=timeout, env=clean_env(**env), cwd=ROOT,
     )
+
+
+def unittest_verdicts(stderr: str) -> dict[str, str]:
+    """unittest -v's outcome per test ("Class.test" -> "ok", "ERROR", "skipped '...'"): the last line
+    before the next test, so a rank's warning or C++ log line printed in between does not hide it."""
+    heads = list(re.finditer(r"^\w+ \(__main__\.([\w.]+)\) \.\.\. ", stderr, re.M))
+    ends = [h.start() for h in heads[1:]] + [stderr.find("\n" + "=" * 70, heads[-1].end()) if heads else 0]
+    return {h.group(1): stderr[h.end():end].strip().splitlines()[-1] for h, end in zip(heads, ends)}

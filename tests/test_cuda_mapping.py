@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
-from helpers import FIXTURES, ROOT, clean_env
+from helpers import FIXTURES, ROOT, clean_env, unittest_verdicts
 from testing._core import config as _config
 from testing._core import cuda_calls, cuda_install, cuda_mapping, notices, repro
 from testing._runner import cli, junit
@@ -125,13 +125,6 @@ def test_without_the_mode_the_sample_fails_on_cpu_ranks():
     assert "test_dtypes_if_cuda_cpu_float64) ... FAIL" in out
 
 
-def verdicts(stderr: str) -> dict[str, str]:
-    """unittest -v's outcome per test: the last line before the next test (warnings come between)."""
-    heads = list(re.finditer(r"^\w+ \(__main__\.([\w.]+)\) \.\.\. ", stderr, re.M))
-    ends = [h.start() for h in heads[1:]] + [stderr.find("\n" + "=" * 70, heads[-1].end()) if heads else 0]
-    return {h.group(1): stderr[h.end():end].strip().splitlines()[-1] for h, end in zip(heads, ends)}
-
-
 def test_plugin_device_gets_the_mapping_from_its_row_and_runs_the_whole_sample():
     """The fake device (a Python PrivateUse1 backend whose tensors hold CPU data) runs every test of
     the sample: torch.cuda's controls through its own module, CUDA-named tensors, a collective and
@@ -140,7 +133,7 @@ def test_plugin_device_gets_the_mapping_from_its_row_and_runs_the_whole_sample()
                   TESTING_DEVICE_PLUGINS="fake_device_plugin")
     out = proc.stderr + proc.stdout
     assert 'CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to fakedev (torch.fakedev)' in out, out
-    assert verdicts(proc.stderr) == {
+    assert unittest_verdicts(proc.stderr) == {
         "CudaControls.test_controls": "ok", "CudaTensors.test_tensors": "ok",
         "CudaDTensor.test_dtensor_from_cuda_tensor": "ok",
         "CudaDecoratorsPRIVATEUSE1.test_dtypes_if_cuda_fakedev_float32": "ok",

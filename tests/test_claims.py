@@ -260,7 +260,7 @@ def test_continuous_bases_keep_running_after_a_failure_that_is_not_the_last():
     assert "Previous test failed" not in proc.stderr
     assert "FAILED (errors=2)" in proc.stderr and proc.returncode == 1
     # every rank fails in the body: none is caught in gloo's set-up by a peer that already left
-    # (ranks run with TORCH_DIST_INIT_BARRIER=1; without it CI saw "connectFullMesh failed" here)
+    # (the group is made with TORCH_DIST_INIT_BARRIER=1; without it CI saw "connectFullMesh failed" here)
     assert "knock-on" not in proc.stderr and "connectFullMesh" not in proc.stderr, proc.stderr
 
 

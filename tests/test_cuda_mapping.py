@@ -95,7 +95,7 @@ def test_cuda_named_sample_runs_on_cpu_ranks_and_an_unmappable_api_fails_with_on
     proc = run(tmp_path, SAMPLE, "--device", "cpu", "--map-cuda", "--xml", "xml")
     out = proc.stdout
     said = [line for line in out.splitlines() if "mapped to" in line]  # once per run, before the files
-    assert said == ['CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to cpu (emulated on 4 CPU ranks)'], out
+    assert said == ['CUDA names (torch.cuda, .cuda(), device="cuda") are mapped to cpu (CPU ranks; torch.cuda.device_count() is 4)'], out
     assert out.index(said[0]) < out.index("=== ")
     for test in ("CudaControls.test_controls", "CudaTensors.test_tensors", "CudaDTensor.test_dtensor_from_cuda_tensor",
                  "CudaDecoratorsCPU.test_only_cuda_cpu", "CudaDecoratorsCPU.test_dtypes_if_cuda_cpu_float32",
@@ -103,6 +103,7 @@ def test_cuda_named_sample_runs_on_cpu_ranks_and_an_unmappable_api_fails_with_on
         assert f"PASSED   {test} " in out, out
     assert "SKIPPED  CudaDecoratorsCPU.test_skip_cuda_if_cpu" in out  # skipCUDAIf follows the mapping
     assert "ERROR    UnmappedCudaAPI.test_memory_allocated" in out and f"CudaNotMapped: {UNMAPPED}\n" in out
+    assert "hint: the test calls CUDA" not in out  # the mode is on: no hint toward it
     assert "rerun: python" in out and "--device cpu --map-cuda " in out
     assert out.rstrip().splitlines()[-1] == "6 passed, 1 failed, 1 skipped"
     suite = ET.parse(tmp_path / "xml" / "cuda_named_sample.xml").getroot().find("testsuite")
@@ -122,6 +123,9 @@ def test_without_the_mode_the_sample_fails_on_cpu_ranks():
     assert found["CudaControls.test_controls"] == "FAIL", out
     assert "torch.cuda.device_count() gives no world" in out
     assert found["CudaTensors.test_tensors"] == "ERROR" and "_cuda_setDevice" in out
+    # the failure says where the way out is, once per failed distributed test
+    assert out.count("hint: the test calls CUDA, which this run does not have; --device cpu --map-cuda "
+                     "runs its CUDA names on cpu (docs/cuda-mapping.md)") >= 1, out
     assert found["CudaDecoratorsCPU.test_only_cuda_cpu"] == "skipped 'Only runs on cuda'"
     assert found["CudaDecoratorsCPU.test_dtypes_if_cuda_cpu_float64"] == "FAIL"
 
@@ -152,3 +156,19 @@ def test_plugin_device_gets_the_mapping_from_its_row_and_runs_the_whole_sample()
     # torch.accelerator has the call, the plug-in has no allocator behind it: still the one-line reason
     assert re.search(r"CudaNotMapped: --map-cuda: torch.cuda.memory_allocated has no equivalent on fakedev "
                      r"\(torch.accelerator.memory_allocated: .+\)$", proc.stderr, re.M), out
+
+
+def test_a_failure_for_calling_cuda_points_at_the_mode_only_when_it_would_help():
+    """failures.failure_block (run_test.py's failures section, pytest's report) ends with the hint
+    when a test failed for calling CUDA on another device without --map-cuda."""
+    from testing._runner import failures
+
+    report = Report("T.test_x", "failed", message="AssertionError: Torch not compiled with CUDA enabled",
+                        details="Traceback (most recent call last):\nAssertionError: Torch not compiled with CUDA enabled")
+    hint = ("hint: the test calls CUDA, which this run does not have; --device xpu --map-cuda runs its CUDA "
+            "names on xpu (docs/cuda-mapping.md)")
+    assert failures.failure_block(report, "short", _config.Config(device="xpu"))[-1] == hint
+    for config in (_config.Config(device="xpu", map_cuda=True), _config.Config(device="cuda")):
+        assert not any(line.startswith("hint:") for line in failures.failure_block(report, "short", config))
+    other = Report("T.test_y", "failed", message="AssertionError: Scalars are not equal!", details="")
+    assert not any(line.startswith("hint:") for line in failures.failure_block(other, "short", _config.Config(device="cpu")))

@@ -28,9 +28,9 @@ def run(argv, cwd):
 
 
 def as_argv(command):
-    """A printed ``python ...`` command, run with this interpreter."""
+    """A printed ``python3 ...`` command (the interpreter's own name), run with this interpreter."""
     argv = shlex.split(command)
-    assert argv[0] == "python", command
+    assert argv[0] == os.path.basename(sys.executable), command
     return [sys.executable, *argv[1:]]
 
 
@@ -77,7 +77,7 @@ def test_the_direct_runs_repro_line_reruns_the_test_on_the_same_device(direct):
     hints = [i for i, line in enumerate(lines) if line.startswith("To execute this test, run the following")]
     assert len(hints) == 1, direct.stderr[-3000:]  # from the failing rank only; no second, different line
     command = lines[hints[0] + 1].strip()
-    assert command == "python tests/fixtures/output_sample.py --device cpu TestOutput.test_b_fails"
+    assert command == f"{os.path.basename(sys.executable)} tests/fixtures/output_sample.py --device cpu TestOutput.test_b_fails"
     again = run(as_argv(command), ROOT)
     assert "Ran 1 test" in again.stderr and "ValueError: quokka on device cpu" in again.stderr, again.stderr[-3000:]
     assert command in again.stderr
@@ -89,7 +89,7 @@ def test_the_runner_prints_one_repro_line_its_own(runner):
     proc, _ = runner
     reruns = [line for line in proc.stdout.splitlines() if line.startswith("rerun: ")]
     assert len(reruns) == 1 and "To execute this test" not in proc.stdout, proc.stdout[-3000:]
-    assert reruns[0] == f"rerun: python {shlex.quote(str(ROOT / 'run_test.py'))} --device cpu {SAMPLE} -k TestOutput.test_b_fails"
+    assert reruns[0] == f"rerun: {os.path.basename(sys.executable)} {shlex.quote(str(ROOT / 'run_test.py'))} --device cpu {SAMPLE} -k TestOutput.test_b_fails"
 
 
 def test_print_repro_switch_turns_the_repro_line_off():

@@ -58,6 +58,19 @@ def test_pytest_gives_run_tests_ids_and_junit_kinds(both):
     assert junit_kinds(work / "pytest.xml") == junit_kinds(runner_xml) == EXPECTED
 
 
+def test_the_runners_progress_lines_and_summary_count_as_its_junit_does(both):
+    """run_test.py's FAILED/ERROR labels and its summary's failed/errors columns follow the JUnit
+    kinds (a rank's AssertionError is FAILED, though the test process saw a RuntimeError)."""
+    _, _, under_runner = both
+    labels = {"PASSED": "", "FAILED": "failure", "ERROR": "error", "SKIPPED": "skipped"}
+    progress = {tuple(m[2].split(".")): labels[m[1]] for m in
+                re.finditer(r"^(PASSED|FAILED|ERROR|SKIPPED) +(([\w]+\.[\w]+)) \(", under_runner.stdout, re.M)}
+    assert progress == EXPECTED, under_runner.stdout[-3000:]
+    row = next(line for line in under_runner.stdout.splitlines() if line.startswith("test_upstream_sample.py "))
+    passed, failed, skipped, errors = map(int, row.split()[1:5])
+    assert (passed, failed, skipped, errors) == (4, 3, 1, 2), row
+
+
 def test_a_rank_failure_reads_headline_traceback_then_knock_ons(both):
     _, under_pytest, _ = both
     block = under_pytest.stdout.split("_ TestRanksSample.test_rank_raises _", 1)[1].split("\n___", 1)[0]

@@ -3,6 +3,7 @@ headline names the rank at fault and its own exception in the progress line, the
 pytest and a direct run; the failures section shows its traceback; a killed or interrupted runner
 leaves nothing behind."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def test_failures_section_shows_the_root_cause_traceback_and_a_rerun_command(run
     assert 'root_cause_sample.py", line' in block and 'raise ValueError("wombat before all_reduce")' in block
     assert "testing/_ranks/multiprocess.py" not in block  # harness frames trimmed (--tb=short)
     assert "rank 0 (knock-on): RuntimeError:" in block
-    assert "rerun: python " in block and "-k TestRootCause.test_raise_before_collective" in block
+    assert f"rerun: {os.path.basename(sys.executable)} " in block and "-k TestRootCause.test_raise_before_collective" in block
     assert proc.stdout.rstrip().splitlines()[-1] == "1 passed, 5 failed, 0 skipped"
 
 

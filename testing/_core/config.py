@@ -413,13 +413,9 @@ def adopt_environment(env: Mapping[str, str]) -> None:
 
 
 def prepare_rank_environment(loopback: Optional[str]) -> None:
-    """What every rank process sets before its test runs: C++ stacks in errors, a barrier after
-    process-group init, and gloo bound to loopback (nothing listens beyond this machine)."""
+    """What every rank process sets before its test runs: C++ stacks in errors, and gloo bound to
+    loopback (nothing listens beyond this machine)."""
     os.environ["TORCH_SHOW_CPP_STACKTRACES"] = "1"
-    # Ranks are fresh per test: one that fails or passes right after init_process_group would leave
-    # while a peer is still in gloo's connectFullMesh, and that peer fails with "Connection closed by
-    # peer". torch's own store barrier at the end of init (and new_group) keeps them together.
-    os.environ.setdefault("TORCH_DIST_INIT_BARRIER", "1")
     if loopback:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback)
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")

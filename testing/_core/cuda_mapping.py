@@ -57,7 +57,7 @@ class CudaTarget:
         return torch.device(self.device_type, index) if self.indexed and index is not None else torch.device(self.device_type)
 
     def describe(self) -> str:
-        how = f"torch.{self.device_type}" if self.indexed else f"emulated on {self.count} CPU ranks"
+        how = f"torch.{self.device_type}" if self.indexed else f"CPU ranks; torch.cuda.device_count() is {self.count}"
         return f"CUDA names (torch.cuda, .cuda(), device=\"cuda\") are mapped to {self.device_type} ({how})"
 
 
@@ -146,6 +146,20 @@ def junit_properties(config: Any) -> dict[str, str]:
 
 
 NO_EFFECT = "--map-cuda has no effect with --device cuda: CUDA names already mean CUDA"
+
+# what torch raises when a test calls CUDA where there is none (CPU build, no driver, no GPU)
+_NO_CUDA = re.compile(r"Torch not compiled with CUDA enabled|Found no NVIDIA driver|No CUDA GPUs are available"
+                      r"|no CUDA-capable device|has no attribute '_cuda_\w+'|CUDA driver initialization failed")
+
+
+def hint_for(failure_text: str, config: Any) -> Optional[str]:
+    """A line pointing at ``--map-cuda`` when a test failed for calling CUDA on a run that selected
+    another device without the mode (the user may not know the mode exists); else None."""
+    if getattr(config, "map_cuda", False) or getattr(config, "device", None) == CUDA or not _NO_CUDA.search(failure_text):
+        return None
+    device = getattr(config, "device", None) or "cpu"
+    return (f"hint: the test calls CUDA, which this run does not have; --device {device} --map-cuda "
+            f"runs its CUDA names on {device} (docs/cuda-mapping.md)")
 
 
 def activate(mapping: CudaTarget) -> None:

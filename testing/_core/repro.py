@@ -2,9 +2,9 @@
 
 Built from the configuration in one place for every way a run starts:
 
-* under run_test.py: ``python run_test.py --device cpu FILE -k Class.test`` (the runner's ``rerun:``);
-* a module run directly: ``python FILE --device cpu Class.test`` (upstream's repro hint, which
-  upstream prints without the harness's flags);
+* under run_test.py: ``python3 run_test.py --device cpu FILE -k Class.test`` (the runner's ``rerun:``);
+* a module run directly: ``python3 FILE --device cpu Class.test`` (upstream's repro hint, which
+  upstream prints without the harness's flags, always with ``python``);
 * an unmodified upstream file through the redirect: ``python -m testing FILE --device cpu Class.test``.
 
 Upstream's ``PYTORCH_PRINT_REPRO_ON_FAILURE=0`` turns the line off (`Config.print_repro`).
@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 
 from testing._core.config import Config
 
 HINT_SUFFIX = "This message can be suppressed by setting PYTORCH_PRINT_REPRO_ON_FAILURE=0"
+
+
+def python_command() -> str:
+    """The interpreter as the user typed it (``python3`` from a venv or a system without ``python``):
+    the printed command must run when pasted; upstream always prints ``python``."""
+    return os.path.basename(sys.executable) or "python"
 
 
 def run_flags(config: Config) -> list[str]:
@@ -54,7 +61,7 @@ def command(config: Config, file: str, test_id: str) -> str:
             flags += ["--timeout", f"{config.timeout:g}"]
         parts = [*env_prefix(config), config.runner, *flags, display_path(file), "-k", test_id]
     else:
-        program = ["python", "-m", "testing"] if config.redirect else ["python"]
+        program = [python_command(), "-m", "testing"] if config.redirect else [python_command()]
         parts = [*env_prefix(config), *program, display_path(file), *flags, test_id]
     return " ".join(part if part == config.runner else shlex.quote(part) for part in parts)
 

@@ -24,8 +24,21 @@ import torch
 import torch.distributed as dist
 
 from testing._core import versions as _versions
-from testing._core.config import get_config
+from testing._core.config import get_config, scoped_env
 from testing._ranks.multiprocess import DEFAULT_WORLD_SIZE, MultiProcessTestCase
+
+
+def init_together(backend: Optional[str], **kwargs: Any) -> None:
+    """init_process_group that returns on no rank before every rank has finished it (torch's own
+    store barrier, ``TORCH_DIST_INIT_BARRIER=1``, for this call only).
+
+    These bases start fresh ranks per test where upstream keeps a pool: a rank whose test ends right
+    after the group exists (a failure, a trivial pass) would leave while a peer is still in gloo's
+    connectFullMesh, and that peer would fail with "Connection closed by peer". Only here, where the
+    store is this harness's FileStore: a test's own store (upstream's FakeStore) may not have ``add``.
+    """
+    with scoped_env({"TORCH_DIST_INIT_BARRIER": "1"}):
+        dist.init_process_group(backend, **kwargs)
 
 
 class _AutoCommsTestCase(MultiProcessTestCase):
@@ -43,7 +56,7 @@ class _AutoCommsTestCase(MultiProcessTestCase):
 
     def _rank_setup(self) -> None:
         store = dist.FileStore(self.file_name, int(self.world_size))
-        dist.init_process_group(self._group_backend(), rank=self.rank, world_size=int(self.world_size), store=store)
+        init_together(self._group_backend(), rank=self.rank, world_size=int(self.world_size), store=store)
 
 
 class MultiThreadedTestCase(_AutoCommsTestCase):
@@ -144,8 +157,8 @@ class MultiProcContinuousTest(_AutoCommsTestCase):
     @classmethod
     def _init_pg(cls, rank: int, world_size: int, rdvz_file: str) -> None:
         store = dist.FileStore(rdvz_file, world_size)
-        dist.init_process_group(cls.backend_str(), rank=rank, world_size=world_size, store=store,
-                                timeout=cls.timeout, pg_options=cls.opts())
+        init_together(cls.backend_str(), rank=rank, world_size=world_size, store=store,
+                      timeout=cls.timeout, pg_options=cls.opts())
 
     def _rank_setup(self) -> None:
         self._fix_world_size()  # ranks run no setUp: resolve -2 here too

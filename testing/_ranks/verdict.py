@@ -13,6 +13,9 @@ The exception carries the `RankResult`s (``.evidence``) for reporters to read as
 from __future__ import annotations
 
 import unittest
+
+from testing._core import cuda_mapping
+from testing._core.config import get_config
 from testing._ranks import engine as _engine
 from testing._ranks.evidence import RankResult, exception_parts, headline, is_knock_on, knock_on_lines, location, root_cause
 
@@ -88,7 +91,9 @@ def _describe(result: RankResult) -> str:
 
 def _raise(cls: type, results: list[RankResult], head: str, body: str) -> None:
     echoes = knock_on_lines(results)
-    text = head + ("\n" + "\n".join("  " + line for line in echoes) if echoes else "") + "\n\n" + body
+    hint = cuda_mapping.hint_for(body, get_config())
+    text = (head + ("\n" + "\n".join("  " + line for line in echoes) if echoes else "")
+            + (f"\n{hint}" if hint else "") + "\n\n" + body)
     exc = cls(text)
     exc.evidence, exc.headline = results, head
     raise exc

@@ -50,10 +50,10 @@ def child_env(config: _config.Config) -> dict:
 
 
 def runner_command() -> str:
-    """How this runner was started, for repro hints: ``python run_test.py`` (relative to here) or ``testing-run``."""
+    """How this runner was started, for repro hints: ``python3 run_test.py`` (relative to here) or ``testing-run``."""
     program = _config.module_argv()[0]
     if os.path.basename(program) == "run_test.py":
-        return f"python {repro.display_path(program)}"
+        return f"{repro.python_command()} {repro.display_path(program)}"
     return "testing-run"
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from typing import Optional
 
-from testing._core import repro
+from testing._core import cuda_mapping, repro
 from testing._core.config import Config
 from testing._ranks.evidence import RankResult
 from testing._runner.result import TestReport
@@ -71,15 +72,19 @@ def _body(report: TestReport, style: str) -> str:
     return text if style == "long" else trim_traceback(text)
 
 
-def failure_block(report: TestReport, style: str) -> list[str]:
+def failure_block(report: TestReport, style: str, config: Optional[Config] = None) -> list[str]:
     """A failed test's block (without the header naming the test): its headline, the root-cause
-    traceback in ``style`` (short or long), the knock-on ranks in a line each. The runner's failures
-    section and pytest's report (the plugin) both print it."""
+    traceback in ``style`` (short or long), the knock-on ranks in a line each, and with ``config`` a
+    hint toward ``--map-cuda`` when the test failed for calling CUDA. The runner's failures section
+    and pytest's report (the plugin) both print it."""
     lines = [report.message]
     body = _body(report, style)
     if body:
         lines.append(body)
     lines += ["  " + line for line in _echo_lines(report)]
+    hint = cuda_mapping.hint_for(f"{report.message}\n{body}", config) if config is not None else None
+    if hint:
+        lines.append(hint)
     return lines
 
 
@@ -94,7 +99,7 @@ def write_failures(write: Callable[[str], None], failures: list[TestReport], sty
             write(f"{report.file}::{report.id}: {report.message}")
             continue
         write(f"_____ {report.file}::{report.id} _____")
-        for line in failure_block(report, style):
+        for line in failure_block(report, style, config):
             write(line)
         if not report.id.startswith("<") and config.print_repro:
             write(f"rerun: {repro.command(config, report.file, report.subtest_of or report.id)}")

@@ -182,12 +182,13 @@ def _rank_report(item: Any, exc: Any, tbstyle: str) -> Any:
     traceback (harness frames dropped unless --tb=long), then the knock-on ranks."""
     from _pytest._code.code import ExceptionChainRepr, ReprFileLocation, ReprTracebackNative
 
+    from testing._core.config import get_config
     from testing._runner import failures
     from testing._runner.result import TestReport
 
     report = TestReport(id=item.nodeid, outcome="failed", message=exc.headline, details=str(exc),
                         ranks=[rank.to_dict() for rank in exc.evidence])
-    lines = failures.failure_block(report, "long" if tbstyle == "long" else "short")
+    lines = failures.failure_block(report, "long" if tbstyle == "long" else "short", get_config())
     path, lineno, _ = item.location
     crash = ReprFileLocation(path=path, lineno=(lineno or 0) + 1, message=exc.headline)
     return ExceptionChainRepr([(ReprTracebackNative([line + "\n" for line in lines]), crash, None)])

@@ -18,6 +18,7 @@ from typing import Any, Optional
 from testing._core import skips as _skips
 from testing._core import warnings_log
 from testing._core.naming import short_id
+from testing._runner import classify
 
 
 @dataclasses.dataclass
@@ -105,10 +106,10 @@ def tally(reports: list[TestReport]) -> dict[str, int]:
         elif r.outcome in ("flaky", "unexpected-pass"):
             counts["passed"] += 1
             counts["flaky"] += int(r.outcome == "flaky")
-        elif r.outcome in ("failed", "xpass"):
+        elif r.outcome == "xpass":
             counts["failed"] += 1
-        elif r.outcome == "error":
-            counts["errors"] += 1
+        elif r.outcome in ("failed", "error"):  # as the JUnit file counts it (classify's rule)
+            counts["failed" if classify.kind_of_outcome(r.outcome, r.ranks) == classify.FAILURE else "errors"] += 1
         elif r.outcome == "skipped":
             counts["skipped"] += 1
             counts["device_skips"] += int(r.device_skip)

@@ -9,13 +9,21 @@ from testing._core.warnings_log import WarningRecord
 from testing._runner.result import Control, TestReport, tally
 from testing._runner.warnings_summary import summary_lines
 
-from . import marks
+from . import classify, marks
 from .execute import FileRun
 
 LABELS = {
     "passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED",
     "xfail": "XFAIL", "xpass": "XPASS", "flaky": "FLAKY", "unexpected-pass": "UNEXPECTED-PASS",
 }
+
+
+def label_of(report: TestReport) -> str:
+    """FAILED or ERROR as the JUnit file says it (a rank's AssertionError fails the test, though the
+    test process saw a RuntimeError), else the outcome's label."""
+    if report.outcome in ("failed", "error"):
+        return "FAILED" if classify.kind_of_outcome(report.outcome, report.ranks) == classify.FAILURE else "ERROR"
+    return LABELS.get(report.outcome, report.outcome.upper())
 
 
 class TerminalReporter:
@@ -64,7 +72,7 @@ class TerminalReporter:
             self.done += 1
         total = self.totals.get(report.file)
         of = f"/{total}" if total is not None else ""
-        label = "SKIPPED(device)" if report.device_skip else LABELS.get(report.outcome, report.outcome.upper())
+        label = "SKIPPED(device)" if report.device_skip else label_of(report)
         tail = f"  {report.message}" if report.outcome != "passed" and report.message else ""
         self.write(f"{label:<8} {report.id} ({report.duration:.2f}s) [{report.file} {len(seen)}{of}, {self.done} done]{tail}")
 
@@ -128,7 +136,7 @@ def summary(reporter: TerminalReporter, runs: list[FileRun], empty_files: list[t
     if failures:
         w("failures:")
         for r in failures:
-            w(f"  {LABELS.get(r.outcome, r.outcome)} {r.file}::{r.id} - {r.message}")
+            w(f"  {label_of(r)} {r.file}::{r.id} - {r.message}")
     w(f"wall time {wall:.1f}s")
 
 

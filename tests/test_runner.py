@@ -60,6 +60,8 @@ def test_full_run_counts_xml_and_closing_line(tmp_path):
     broken = [p for p in (tmp_path / "xml").iterdir() if "test_broken" in p.name][0]
     suite = next(iter(junitparser.JUnitXml.fromfile(str(broken))))
     assert suite.errors == 1 and "no_such_name" in next(iter(suite)).result[0].message
+    case = next(iter(suite))  # named after the file, whole (its path's dots do not split it)
+    assert case.classname == suite.name and case.name.startswith("<") and case.name.endswith("test_broken.py>"), case
 
 
 def test_the_temp_sweep_removes_only_directories_whose_owner_is_gone(tmp_path):

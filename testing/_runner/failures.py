@@ -78,14 +78,29 @@ def failure_block(report: TestReport, style: str, config: Optional[Config] = Non
     hint toward ``--map-cuda`` when the test failed for calling CUDA. The runner's failures section
     and pytest's report (the plugin) both print it."""
     lines = [report.message]
-    body = _body(report, style)
+    body, rerun = _split_repro(_body(report, style))
     if body:
         lines.append(body)
     lines += ["  " + line for line in _echo_lines(report)]
     hint = cuda_mapping.hint_for(f"{report.message}\n{body}", config) if config is not None else None
     if hint:
         lines.append(hint)
+    if rerun:
+        lines.append(rerun)
     return lines
+
+
+_REPRO = re.compile(r"\n*To execute this test, run the following .*?:\n.*?" + re.escape(repro.HINT_SUFFIX) + r"\n*",
+                    re.S)
+
+
+def _split_repro(body: str) -> tuple[str, str]:
+    """The root-cause traceback without upstream's repro paragraph (the failing rank appends it to its
+    exception), and the paragraph: it goes last, after the knock-on ranks, as the runner's rerun line."""
+    found = _REPRO.search(body)
+    if found is None:
+        return body, ""
+    return (body[:found.start()] + "\n" + body[found.end():]).rstrip(), found.group(0).strip()
 
 
 def write_failures(write: Callable[[str], None], failures: list[TestReport], style: str, config: Config) -> None:

@@ -38,8 +38,9 @@ def write(directory: Path, module: str, reports: list[TestReport], wall: float, 
         if report.outcome in ("listed", "collected"):
             continue
         counts["tests"] += 1
-        class_name, _, name = report.id.partition(".")
-        classname = f"{module}.{class_name}" if name else module  # a file-level error: no class
+        # a file-level error ("<path/to/file.py>") has no class: its dots are the path's
+        class_name, _, name = ("", "", "") if report.id.startswith("<") else report.id.partition(".")
+        classname = f"{module}.{class_name}" if name else module
         case = ET.SubElement(suite, "testcase", classname=classname, name=name or report.id,
                              time=f"{report.duration:.3f}")
         if report.outcome == "xpass":

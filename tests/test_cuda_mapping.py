@@ -172,3 +172,34 @@ def test_a_failure_for_calling_cuda_points_at_the_mode_only_when_it_would_help()
         assert not any(line.startswith("hint:") for line in failures.failure_block(report, "short", config))
     other = Report("T.test_y", "failed", message="AssertionError: Scalars are not equal!", details="")
     assert not any(line.startswith("hint:") for line in failures.failure_block(other, "short", _config.Config(device="cpu")))
+
+
+PLAIN_CUDA = '''import torch
+from torch.testing._internal.common_utils import TestCase, run_tests
+
+
+class Plain(TestCase):
+    def test_plain_cuda(self):
+        torch.ones(1).cuda()
+
+
+if __name__ == "__main__":
+    run_tests()
+'''
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA: the test calls it")
+def test_a_plain_test_calling_cuda_gets_the_hint_in_a_direct_run_and_under_pytest(tmp_path):
+    path = tmp_path / "test_plain_cuda.py"
+    path.write_text(PLAIN_CUDA)
+    hint = "hint: the test calls CUDA, which this run does not have; --device cpu --map-cuda runs its CUDA names on cpu"
+    direct = subprocess.run([sys.executable, "-m", "testing", str(path), "--device", "cpu"], capture_output=True,
+                            text=True, cwd=ROOT, env=clean_env(), timeout=300)
+    assert direct.returncode == 1 and direct.stderr.count(hint) == 1, direct.stderr
+    under_pytest = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--redirect-upstream",
+                                   "--device", "cpu", str(path)], capture_output=True, text=True, cwd=tmp_path,
+                                  env=clean_env(), timeout=300)
+    assert under_pytest.returncode == 1 and under_pytest.stdout.count(hint) == 1, under_pytest.stdout
+    mapped = subprocess.run([sys.executable, "-m", "testing", str(path), "--device", "cpu", "--map-cuda"],
+                            capture_output=True, text=True, cwd=ROOT, env=clean_env(), timeout=300)
+    assert mapped.returncode == 0 and "hint:" not in mapped.stderr, mapped.stderr

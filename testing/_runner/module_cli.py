@@ -10,7 +10,7 @@ import unittest
 from typing import Any, Optional
 
 from testing._core import config as _config
-from testing._core import signals
+from testing._core import cuda_mapping, signals
 from testing._core import warnings_log
 from testing._core.case import set_rng_seed
 from testing._core.naming import short_id
@@ -74,6 +74,12 @@ class _Result(unittest.TextTestResult):
 
     def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
         self._end(super().addUnexpectedSuccess, test)
+
+    def _exc_info_to_string(self, err: Any, test: Any) -> str:
+        text = super()._exc_info_to_string(err, test)
+        hint = cuda_mapping.hint_for(text, _config.get_config())
+        # a distributed test's exception already carries it (testing._ranks.verdict)
+        return text if not hint or hint in text else f"{text.rstrip()}\n{hint}\n"
 
     def printErrors(self) -> None:  # noqa: N802
         super().printErrors()

@@ -174,6 +174,13 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     report.testing_kind = classify.kind_of_exception(exc)
     if getattr(exc, "evidence", None):
         report.longrepr = _rank_report(item, exc, item.config.getoption("tbstyle", "auto"))
+    else:  # a plain test: the hint the failure block gives a distributed one, as a report section
+        from testing._core import cuda_mapping
+        from testing._core.config import get_config
+
+        hint = cuda_mapping.hint_for(f"{type(exc).__name__}: {exc}", get_config())
+        if hint:
+            report.sections.append(("testing", hint))
     return report
 
 

@@ -170,6 +170,10 @@ def test_a_failure_for_calling_cuda_points_at_the_mode_only_when_it_would_help()
     assert failures.failure_block(report, "short", _config.Config(device="xpu"))[-1] == hint
     for config in (_config.Config(device="xpu", map_cuda=True), _config.Config(device="cuda")):
         assert not any(line.startswith("hint:") for line in failures.failure_block(report, "short", config))
+    forked = Report("T.test_z", "error", message="RuntimeError: Cannot re-initialize CUDA in forked subprocess. ...",
+                    details="")  # a CUDA build: the test process probed CUDA before the ranks forked
+    assert failures.failure_block(forked, "short", _config.Config(device="cpu"))[-1].startswith("hint: ")
+    assert not any(line.startswith("hint:") for line in failures.failure_block(forked, "short", _config.Config()))
     other = Report("T.test_y", "failed", message="AssertionError: Scalars are not equal!", details="")
     assert not any(line.startswith("hint:") for line in failures.failure_block(other, "short", _config.Config(device="cpu")))
 

@@ -152,10 +152,18 @@ _NO_CUDA = re.compile(r"Torch not compiled with CUDA enabled|Found no NVIDIA dri
                       r"|no CUDA-capable device|has no attribute '_cuda_\w+'|CUDA driver initialization failed")
 
 
+# a CUDA build whose test process probed CUDA before the ranks forked: a CUDA call in a rank says
+# this, not that CUDA is missing; it means "calls CUDA" only when another device was selected
+_FORKED_CUDA = re.compile(r"Cannot re-initialize CUDA in forked subprocess")
+
+
 def hint_for(failure_text: str, config: Any) -> Optional[str]:
     """A line pointing at ``--map-cuda`` when a test failed for calling CUDA on a run that selected
     another device without the mode (the user may not know the mode exists); else None."""
-    if getattr(config, "map_cuda", False) or getattr(config, "device", None) == CUDA or not _NO_CUDA.search(failure_text):
+    selected = getattr(config, "device", None)
+    if getattr(config, "map_cuda", False) or selected == CUDA:
+        return None
+    if not (_NO_CUDA.search(failure_text) or (selected and _FORKED_CUDA.search(failure_text))):
         return None
     device = getattr(config, "device", None) or "cpu"
     return (f"hint: the test calls CUDA, which this run does not have; --device {device} --map-cuda "

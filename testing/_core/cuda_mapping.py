@@ -165,7 +165,7 @@ def hint_for(failure_text: str, config: Any) -> Optional[str]:
         return None
     if not (_NO_CUDA.search(failure_text) or (selected and _FORKED_CUDA.search(failure_text))):
         return None
-    device = getattr(config, "device", None) or "cpu"
+    device = selected or "cpu"
     return (f"hint: the test calls CUDA, which this run does not have; --device {device} --map-cuda "
             f"runs its CUDA names on {device} (docs/cuda-mapping.md)")
 
